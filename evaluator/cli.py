@@ -19,6 +19,9 @@ from proxy.errors import UsageError
 # name -> module; the order is the order of `tau2observe --help`.
 COMMANDS: dict[str, str] = {
     "proxy": "proxy.cli",
+    "eval": "evaluator.eval_cli",
+    "agent": "evaluator.agents.cli",
+    "dashboards": "evaluator.dashboards.cli",
 }
 
 DESCRIPTION = """\

@@ -1,0 +1,122 @@
+"""An evaluation's configuration: typed, frozen, validated in one place.
+
+The bearer token is held here and nowhere else: ``record()`` (what the results file
+stores) leaves it out, ``repr`` hides it, and user-LLM arguments that look like
+credentials (``api_key``, ``*token*``, ``*secret*``, ``*password*``) are masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evaluator.formats import MESSAGE_FORMATS, MessageFormat
+from proxy.errors import SettingsError
+
+ProxyMode = Literal["in-process", "url", "none"]
+UserKind = Literal["scripted", "llm"]
+
+DEFAULT_SEED = 300  # tau2's default
+DEFAULT_MAX_STEPS = 200
+DEFAULT_MAX_ERRORS = 10
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MAX_CONCURRENCY = 3
+
+_SECRET_HINTS = ("key", "token", "secret", "password", "authorization")
+
+
+def mask_secrets(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``args`` with credential-looking values replaced by ``***``."""
+    masked: dict[str, Any] = {}
+    for name, value in args.items():
+        if any(h in name.lower() for h in _SECRET_HINTS):
+            masked[name] = "***"
+        elif isinstance(value, Mapping):
+            masked[name] = mask_secrets(value)
+        else:
+            masked[name] = value
+    return masked
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    domain: str
+    agent_endpoint: str
+    num_tasks: int | None = None
+    task_ids: tuple[str, ...] = ()
+    num_trials: int = 1
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    seed: int = DEFAULT_SEED
+    max_steps: int = DEFAULT_MAX_STEPS
+    max_errors: int = DEFAULT_MAX_ERRORS
+    agent_timeout_s: float = DEFAULT_TIMEOUT_S
+    auth_token: str | None = field(default=None, repr=False)
+    a2a_debug: bool = False
+    message_format: MessageFormat = "tau2"
+    agent_name: str | None = None
+    user: UserKind = "scripted"
+    user_llm: str | None = None
+    user_llm_args: Mapping[str, Any] = field(default_factory=dict)
+    proxy_mode: ProxyMode = "in-process"
+    proxy_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.agent_endpoint.startswith(("http://", "https://")):
+            raise SettingsError(
+                "--agent-a2a-endpoint", self.agent_endpoint, "must be an http:// or https:// URL"
+            )
+        for name, value in (
+            ("--num-trials", self.num_trials),
+            ("--max-concurrency", self.max_concurrency),
+            ("--max-steps", self.max_steps),
+            ("--max-errors", self.max_errors),
+        ):
+            if value < 1:
+                raise SettingsError(name, value, "must be at least 1")
+        if self.num_tasks is not None and self.num_tasks < 1:
+            raise SettingsError("--num-tasks", self.num_tasks, "must be at least 1")
+        if self.agent_timeout_s <= 0:
+            raise SettingsError("--agent-a2a-timeout", self.agent_timeout_s, "must be positive")
+        if self.message_format not in MESSAGE_FORMATS:
+            raise SettingsError(
+                "--message-format", self.message_format, f"use one of {', '.join(MESSAGE_FORMATS)}"
+            )
+        if self.user == "llm" and not self.user_llm:
+            raise SettingsError("--user-llm", self.user_llm, "--user llm needs a litellm model")
+        if self.user not in ("scripted", "llm"):
+            raise SettingsError("--user", self.user, "use scripted or llm")
+        if self.proxy_mode == "url" and not (self.proxy_url or "").startswith(
+            ("http://", "https://")
+        ):
+            raise SettingsError("--proxy-url", self.proxy_url, "must be an http:// or https:// URL")
+
+    def record(self) -> dict[str, Any]:
+        """What the results file keeps: everything but credentials."""
+        return {
+            "domain": self.domain,
+            "agent_endpoint": self.agent_endpoint,
+            "num_tasks": self.num_tasks,
+            "task_ids": list(self.task_ids),
+            "num_trials": self.num_trials,
+            "max_concurrency": self.max_concurrency,
+            "seed": self.seed,
+            "max_steps": self.max_steps,
+            "max_errors": self.max_errors,
+            "agent_timeout_s": self.agent_timeout_s,
+            "auth": "bearer" if self.auth_token else None,
+            "a2a_debug": self.a2a_debug,
+            "message_format": self.message_format,
+            "agent_name": self.agent_name,
+            "user": self.user,
+            "user_llm": self.user_llm,
+            "user_llm_args": mask_secrets(self.user_llm_args),
+            "proxy_mode": self.proxy_mode,
+            "proxy_url": self.proxy_url,
+        }
+
+
+def default_results_path(domain: str, agent: str, stamp: str, root: Path = Path("results")) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in agent) or "agent"
+    return root / f"{domain}-{safe}-{stamp}.json"
