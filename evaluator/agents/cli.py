@@ -1,0 +1,136 @@
+"""``tau2observe agent KIND``: a sample purple agent as a real A2A server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from proxy.errors import UsageError
+
+if TYPE_CHECKING:
+    from evaluator.agents.server import AgentSettings
+
+HELP = "run a sample purple agent (llm, oracle, flawed, noop) as an A2A server"
+
+DESCRIPTION = """\
+Run a sample purple agent, the agent under test in a tau2 evaluation, as a real A2A
+server (a2a-sdk). They give traffic for demos, tests and load.
+
+kinds:
+  llm     an agent backed by any litellm model (--model, --llm-args); the model is
+          expected to follow the evaluator's format instructions
+  oracle  recognises the task from the conversation (the domain from the tools on
+          offer, the task from what the user says) and replays its reference actions,
+          then states the information the task expects: full marks
+  flawed  the oracle with seeded, per-task faults (malformed tool calls, wrong
+          arguments, skipped actions, giving up): a realistic spread of results,
+          reproducible with --seed
+  noop    never calls a tool: the negative control
+
+Every agent reads both wire formats, detected from the first message of a context:
+tau2 (<available_tools>, {"tool_call": ...} replies) and AgentBeats (<json>{"name":
+..., "arguments": ...}</json> replies), and keeps per-context state for the most
+recent --max-contexts conversations.
+"""
+
+KIND_NAMES = ("llm", "oracle", "flawed", "noop")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "kind", choices=KIND_NAMES, metavar="KIND", help="llm, oracle, flawed or noop"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=9009, help="port; 0 picks a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--public-url",
+        help="base URL the agent card advertises (default: http://HOST:PORT/)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("both", "1.0", "0.3"),
+        default="both",
+        help="A2A versions the card advertises; 'both' serves 1.0 and the 0.3 compatibility "
+        "layer, '0.3' makes a 1.x client use the 0.3 methods (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reply",
+        choices=("message", "task"),
+        default="message",
+        help="answer with one Message, or with a Task that completes with the reply as an "
+        "artifact and status message (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the flawed agent's seed (default: %(default)s)"
+    )
+    parser.add_argument("--name", help="agent name on the card (default: tau2observe-KIND)")
+    parser.add_argument("--model", help="litellm model for the llm agent, e.g. openai/gpt-4.1")
+    parser.add_argument(
+        "--llm-args",
+        default="{}",
+        metavar="JSON",
+        help="keyword arguments for litellm.acompletion, e.g. '{\"temperature\": 0}'",
+    )
+    parser.add_argument(
+        "--max-contexts",
+        type=int,
+        default=1000,
+        help="conversations remembered at once; the least recently used are forgotten "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--task-set",
+        action="append",
+        dest="task_sets",
+        metavar="NAME",
+        help="tau2 task set the oracle and flawed agents recognise (repeatable; default: "
+        "mock, airline, retail, telecom_small)",
+    )
+
+
+def parse_llm_args(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--llm-args {raw!r}: not JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise UsageError(f"--llm-args {raw!r}: must be a JSON object")
+    return value
+
+
+def settings_from_args(args: argparse.Namespace) -> AgentSettings:
+    from evaluator.agents.server import AgentSettings
+    from evaluator.agents.tau2_tasks import DEFAULT_TASK_SETS
+
+    settings = AgentSettings(
+        kind=args.kind,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        protocol=args.protocol,
+        reply=args.reply,
+        seed=args.seed,
+        name=args.name,
+        model=args.model,
+        llm_args=parse_llm_args(args.llm_args),
+        max_contexts=args.max_contexts,
+        task_sets=tuple(args.task_sets or DEFAULT_TASK_SETS),
+    )
+    settings.validate()
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluator.agents.server import serve_forever
+
+    settings = settings_from_args(args)
+    try:
+        serve_forever(settings)
+    except ValueError as exc:  # an unknown --task-set, found while loading tau2
+        raise UsageError(str(exc)) from exc
+    return 0
