@@ -1,0 +1,113 @@
+"""``tau2observe dashboards validate|diff|apply|export``: dashboards and monitors as code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+HELP = "validate, diff and apply the Datadog dashboards and monitors kept in dashboards/"
+DESCRIPTION = """\
+Datadog dashboards and monitors as code.
+
+  validate          check every definition in dashboards/ against datadog-api-client's models
+                    and the metric catalogue (dashboards/metrics.yaml); no network
+  diff              show what apply would change
+  apply [--dry-run] create what is missing, update what changed, leave everything else
+  export ID         write an existing dashboard as a definition (to bring hand-made changes back)
+
+Environment: DD_API_KEY and DD_APP_KEY (required except for validate), DD_SITE (default
+datadoghq.com), DD_HOST (overrides the API base URL), TAU2OBSERVE_CASE_PROJECT (the Case
+Management project handle that monitors notify on alert, as @case-<handle>).
+
+apply finds what it created before through dashboards/datadog.lock.json and a marker
+(managed-by:tau2observe key=<key> in dashboard descriptions, tags on monitors), never by
+title, and never touches a dashboard or monitor without that marker. Commit the lock file.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("dashboards"),
+        help="definitions folder (default: %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("validate", help="check every definition, offline")
+    sub.add_parser("diff", help="show what apply would change")
+    apply = sub.add_parser("apply", help="create and update dashboards and monitors")
+    apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    export = sub.add_parser("export", help="write an existing dashboard as a definition")
+    export.add_argument("id", metavar="ID", help="dashboard id, e.g. abc-def-ghi")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluator.dashboards.errors import DashboardsError
+
+    try:
+        if args.action == "validate":
+            return _validate(args)
+        if args.action == "export":
+            return _export(args)
+        return _apply(args, dry_run=args.action == "diff" or args.dry_run)
+    except DashboardsError as exc:
+        print(f"tau2observe dashboards {args.action}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from evaluator.dashboards.validation import validate_folder
+
+    definitions = validate_folder(args.dir, os.environ)
+    kinds = {k: sum(d.kind == k for d in definitions) for k in ("dashboard", "monitor")}
+    print(f"{kinds['dashboard']} dashboards and {kinds['monitor']} monitors are valid")
+    return 0
+
+
+def _apply(args: argparse.Namespace, *, dry_run: bool) -> int:
+    from evaluator.dashboards.apply import desired_bodies, execute, make_plan
+    from evaluator.dashboards.client import DatadogClient
+    from evaluator.dashboards.definitions import CASE_PLACEHOLDER, LOCK_FILE
+    from evaluator.dashboards.lock import LockFile
+    from evaluator.dashboards.plan import describe
+    from evaluator.dashboards.settings import DatadogSettings, case_project_from_env
+    from evaluator.dashboards.validation import validate_folder
+
+    definitions = validate_folder(args.dir, os.environ)
+    settings = DatadogSettings.from_env(os.environ)
+    case_project = case_project_from_env(os.environ)
+    variables = {CASE_PLACEHOLDER: case_project} if case_project else {}
+    desired = desired_bodies(definitions, variables)
+    lock = LockFile.load(args.dir / LOCK_FILE)
+    with DatadogClient(settings) as client:
+        plan = make_plan(desired, client, lock, settings.scope)
+        print(describe(plan, dry_run=dry_run))
+        if dry_run:
+            return 0
+        for line in execute(plan, client, lock, settings.scope):
+            print(line)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from evaluator.dashboards.client import DatadogClient
+    from evaluator.dashboards.errors import DatadogApiError
+    from evaluator.dashboards.export import export_dashboard
+    from evaluator.dashboards.settings import DatadogSettings
+
+    settings = DatadogSettings.from_env(os.environ)
+    with DatadogClient(settings) as client:
+        remote = client.get_dashboard(args.id)
+    if remote is None:
+        raise DatadogApiError(f"export: no dashboard {args.id!r} at {settings.base_url}", 404)
+    text = json.dumps(export_dashboard(remote), indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
