@@ -58,7 +58,7 @@ class EvalConfig:
     agent_name: str | None = None
     user: UserKind = "scripted"
     user_llm: str | None = None
-    user_llm_args: Mapping[str, Any] = field(default_factory=dict)
+    user_llm_args: Mapping[str, Any] = field(default_factory=dict, repr=False)
     proxy_mode: ProxyMode = "in-process"
     proxy_url: str | None = None
 
