@@ -1,11 +1,11 @@
 """The sidecar's exceptions.
 
-    Tau2ObserveError
-     ├── UsageError           a command line or setting that cannot work (names the key and value)
-     │    └── SettingsError
-     └── UpstreamError        the configured agent could not be reached or failed mid-exchange
-          ├── UpstreamUnavailable   connect refused / DNS / reset before a response (HTTP 502)
-          └── UpstreamTimeout       no response or no progress in time (HTTP 504)
+Tau2ObserveError
+ ├── UsageError           a command line or setting that cannot work (names the key and value)
+ │    └── SettingsError
+ └── UpstreamError        the configured agent could not be reached or failed mid-exchange
+      ├── UpstreamUnavailable   connect refused / DNS / reset before a response (HTTP 502)
+      └── UpstreamTimeout       no response or no progress in time (HTTP 504)
 """
 
 from __future__ import annotations

@@ -200,7 +200,9 @@ def build_telemetry(
     if settings.otlp_traces:
         exporters.append((f"OTLP/{settings.otlp_protocol}", _otlp_span_exporter(settings)))
     if settings.trace_file is not None:
-        exporters.append((f"file {settings.trace_file}", OtlpJsonFileSpanExporter(settings.trace_file)))
+        exporters.append(
+            (f"file {settings.trace_file}", OtlpJsonFileSpanExporter(settings.trace_file))
+        )
     for label, exporter in exporters:
         tracer_provider.add_span_processor(
             BatchSpanProcessor(

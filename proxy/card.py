@@ -1,0 +1,157 @@
+"""Agent-card rewriting: every endpoint URL in a card points at the sidecar.
+
+A client that fetches the card through the proxy and then calls the ``url`` inside it
+would otherwise bypass the proxy. All three generations' endpoint fields are rewritten:
+``url`` (0.2/0.3), ``additionalInterfaces[].url`` (0.3) and ``supportedInterfaces[].url``
+(1.0). A URL is ours to rewrite when it names the upstream (same port and base path; the
+host may be any local alias of the upstream's); anything else is left alone and reported,
+because it is a way around the proxy.
+
+The rewritten body gets a new strong ETag; :class:`CardRewriter` remembers the pairing
+with the upstream's ETag so a conditional request (If-None-Match) can be translated and a
+304 still works. Rewriting invalidates JWS ``signatures``; they are kept and flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]", "::"})  # noqa: S104
+
+
+@dataclass(frozen=True)
+class RewrittenCard:
+    body: bytes
+    etag: str
+    rewritten: int  # URLs pointed at the proxy
+    foreign: tuple[str, ...]  # endpoint URLs left alone (a bypass risk)
+    signed: bool  # the card carried signatures, which no longer verify
+
+
+def rewrite_card_value(
+    card: dict[str, Any], upstream_base: str, public_base: str
+) -> tuple[int, list[str]]:
+    """Rewrite endpoint URLs in a decoded card in place; returns (rewritten, foreign)."""
+    rewritten = 0
+    foreign: list[str] = []
+
+    def fix(holder: dict[str, Any]) -> None:
+        nonlocal rewritten
+        url = holder.get("url")
+        if not isinstance(url, str):
+            return
+        new = map_url(url, upstream_base, public_base)
+        if new is None:
+            binding = holder.get("protocolBinding") or holder.get("transport")
+            if binding not in ("GRPC", "grpc"):  # gRPC host:port is not ours to proxy
+                foreign.append(url)
+            return
+        if new != url:
+            holder["url"] = new
+        rewritten += 1
+
+    fix(card)
+    for key in ("additionalInterfaces", "supportedInterfaces"):
+        items = card.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    fix(item)
+    return rewritten, foreign
+
+
+def map_url(url: str, upstream_base: str, public_base: str) -> str | None:
+    """``url`` re-based from the upstream onto the proxy, or None if it is not the upstream's."""
+    try:
+        target, upstream = urlsplit(url), urlsplit(upstream_base)
+        target_port, upstream_port = target.port, upstream.port
+    except ValueError:
+        return None
+    if target.scheme not in ("http", "https"):
+        return None
+    default = {"http": 80, "https": 443}
+    if (target_port or default[target.scheme]) != (upstream_port or default.get(upstream.scheme)):
+        return None
+    same_host = target.hostname == upstream.hostname or (
+        target.hostname in _LOCAL_HOSTS and upstream.hostname in _LOCAL_HOSTS
+    )
+    base_path = upstream.path.rstrip("/")
+    if not same_host or not (target.path == base_path or target.path.startswith(base_path + "/")):
+        return None
+    rest = target.path[len(base_path) :]
+    public = public_base.rstrip("/")
+    new = public + (rest or ("/" if url.endswith("/") or not base_path else ""))
+    if target.query:
+        new += "?" + target.query
+    return new
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class CardRewriter:
+    """Rewrites card bodies, cached: the evaluator fetches the card on every turn."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._cache: OrderedDict[tuple[bytes, str, str], RewrittenCard] = OrderedDict()
+        # our ETag -> the upstream's, for If-None-Match translation
+        self._etags: OrderedDict[str, str] = OrderedDict()
+        self._max = max_entries
+
+    def rewrite(
+        self, body: bytes, upstream_base: str, public_base: str, upstream_etag: str | None
+    ) -> RewrittenCard | None:
+        """The rewritten card, or None when the body is not a JSON object (forwarded as is)."""
+        key = (hashlib.sha256(body).digest(), upstream_base, public_base)
+        cached = self._cache.get(key)
+        if cached is None:
+            try:
+                card = json.loads(body)
+            except (ValueError, RecursionError):
+                return None
+            if not isinstance(card, dict):
+                return None
+            cached = self._rewrite_value(card, upstream_base, public_base)
+            self._remember(self._cache, key, cached)
+        else:
+            self._cache.move_to_end(key)
+        if upstream_etag:
+            self._remember(self._etags, cached.etag, upstream_etag)
+        return cached
+
+    def rewrite_result(
+        self, envelope: dict[str, Any], upstream_base: str, public_base: str
+    ) -> RewrittenCard | None:
+        """A JSON-RPC response whose ``result`` is an (extended) agent card."""
+        result = envelope.get("result")
+        if not isinstance(result, dict):
+            return None
+        rewritten, foreign = rewrite_card_value(result, upstream_base, public_base)
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        return RewrittenCard(
+            body, strong_etag(body), rewritten, tuple(foreign), "signatures" in result
+        )
+
+    def upstream_etag(self, ours: str) -> str | None:
+        return self._etags.get(ours)
+
+    def _rewrite_value(
+        self, card: dict[str, Any], upstream_base: str, public_base: str
+    ) -> RewrittenCard:
+        rewritten, foreign = rewrite_card_value(card, upstream_base, public_base)
+        body = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
+        return RewrittenCard(
+            body, strong_etag(body), rewritten, tuple(foreign), "signatures" in card
+        )
+
+    def _remember(self, table: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self._max:
+            table.popitem(last=False)

@@ -1,0 +1,147 @@
+"""``tau2observe proxy`` (and ``python -m proxy``): the sidecar in front of A2A agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxy.errors import SettingsError, UsageError
+from proxy.server import start_proxy
+from proxy.settings import ProxySettings, Route, parse_listen
+from proxy.telemetry import Telemetry, TelemetryConfigError, TelemetrySettings, build_telemetry
+
+HELP = "run the A2A observability sidecar in front of one or more agents"
+DESCRIPTION = """\
+Run the sidecar: a transparent reverse proxy in front of A2A agents that forwards
+every byte unchanged and records every JSON-RPC exchange as OpenTelemetry spans.
+
+One agent:      tau2observe proxy --listen 127.0.0.1:9100 --upstream http://127.0.0.1:9101
+Several agents: tau2observe proxy --listen :9100 --upstream oracle=http://127.0.0.1:9101 \\
+                                                  --upstream flawed=http://127.0.0.1:9102
+                (served at http://HOST:9100/oracle/ and http://HOST:9100/flawed/)
+
+Point clients at the sidecar instead of the agent. Agent cards are rewritten so that
+clients stay on the sidecar. Telemetry goes where the standard variables say:
+  OTEL_EXPORTER_OTLP_ENDPOINT   e.g. http://127.0.0.1:4317 (a collector); unset: no OTLP
+  OTEL_EXPORTER_OTLP_PROTOCOL   grpc (default) or http/protobuf
+  OTEL_SERVICE_NAME             default tau2observe-proxy
+  OTEL_RESOURCE_ATTRIBUTES      e.g. deployment.environment.name=dev
+and --trace-file writes spans as OTLP JSON lines. Credentials are never recorded;
+message content only with --capture-content.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:9100",
+        metavar="HOST:PORT",
+        help="address to serve on (default: %(default)s; port 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        required=True,
+        metavar="[NAME=]URL",
+        help="an agent to front; repeat for several, each as NAME=URL served under /NAME",
+    )
+    parser.add_argument("--agent-name", help="name of a single unnamed upstream in telemetry")
+    parser.add_argument(
+        "--trace-file", type=Path, help="also write spans to this OTLP JSON lines file"
+    )
+    parser.add_argument(
+        "--public-url",
+        help="base URL clients use to reach the sidecar, written into agent cards "
+        "(default: taken from each request's Host / X-Forwarded-* headers)",
+    )
+    parser.add_argument(
+        "--capture-content",
+        action="store_true",
+        help="record message text as gen_ai.input/output.messages (off by default)",
+    )
+    parser.add_argument(
+        "--content-max-chars",
+        type=int,
+        default=4096,
+        help="cap on captured text (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="longest silence tolerated from an agent before answering 504 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="default: %(default)s",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        host, port = parse_listen(args.listen)
+        specs: list[str] = args.upstream
+        routes = tuple(
+            Route.parse(spec, args.agent_name if len(specs) == 1 else None) for spec in specs
+        )
+        settings = ProxySettings(
+            listen_host=host,
+            listen_port=port,
+            routes=routes,
+            public_url=args.public_url,
+            capture_content=args.capture_content,
+            content_max_chars=args.content_max_chars,
+            read_timeout_s=args.upstream_timeout,
+            connect_timeout_s=args.connect_timeout,
+        )
+        telemetry = build_telemetry(
+            TelemetrySettings.from_env("tau2observe-proxy", trace_file=args.trace_file)
+        )
+    except (SettingsError, TelemetryConfigError) as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        asyncio.run(_serve(settings, telemetry))
+    finally:
+        telemetry.shutdown()
+    return 0
+
+
+async def _serve(settings: ProxySettings, telemetry: Telemetry) -> None:
+    log = logging.getLogger("tau2observe.proxy")
+    try:
+        running = await start_proxy(settings, telemetry)
+    except OSError as exc:
+        raise UsageError(
+            f"--listen {settings.listen_host}:{settings.listen_port}: {exc.strerror}"
+        ) from exc
+    for route in settings.routes:
+        log.info("serving %s -> %s as %r", running.url_for(route.name), route.upstream, route.name)
+    for line in telemetry.description or ("no exporter configured: spans are not kept",):
+        log.info("telemetry %s", line)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down: flushing telemetry")
+        await running.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m proxy``: the same as ``tau2observe proxy``."""
+    from evaluator.cli import main as tau2observe
+
+    return tau2observe(["proxy", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,376 @@
+"""One A2A exchange as the sidecar saw it, and the span attributes it yields.
+
+The server module fills an :class:`Exchange` while bytes flow; everything here is pure:
+deciding the method, version, outcome and attributes from what was seen. Credentials
+never enter an exchange: only an allow-list of request headers is kept, and query
+parameters with secret-looking names are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy import a2a
+from proxy import semconv as sc
+from proxy.jsonrpc import TEXT_LIMIT, RequestView, ResultView
+from proxy.settings import Route
+from proxy.toollens import Reply, parse_reply
+
+REDACTED = "REDACTED"
+_SECRET_NAME = re.compile(r"(?i)(auth|token|key|secret|password|passwd|session|cookie|sig)")
+_SECRET_VALUE = re.compile(
+    r"(?i)(bearer\s+[a-z0-9._~+/=-]+|sk-[a-z0-9_-]{8,}|api[_-]?key[=:]\s*\S+)"
+)
+ATTRIBUTE_LIMIT = 1024  # longest attribute value we write (Datadog keeps 256 chars in tags)
+
+
+@dataclass(slots=True)
+class ResponseSummary:
+    """What the response said, folded over one body or every event of a stream."""
+
+    kinds: dict[str, int] = field(default_factory=dict)
+    context_id: str | None = None
+    task_id: str | None = None
+    message_id: str | None = None
+    task_state: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    error_reason: str | None = None
+    parse_error: str | None = None
+    texts: list[str] = field(default_factory=list)
+    text_chars: int = 0
+
+    def absorb(self, view: ResultView) -> None:
+        if view.parse_error is not None:
+            self.parse_error = self.parse_error or view.parse_error
+            self.kinds["unparsed"] = self.kinds.get("unparsed", 0) + 1
+            return
+        kind = view.kind or "other"
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.context_id = self.context_id or view.context_id
+        self.task_id = self.task_id or view.task_id
+        self.message_id = view.message_id or self.message_id
+        self.task_state = view.task_state or self.task_state
+        if view.error_code is not None and self.error_code is None:
+            self.error_code = view.error_code
+            self.error_message = view.error_message
+            self.error_reason = view.error_reason
+        for text in view.texts:
+            if self.text_chars >= TEXT_LIMIT:
+                break
+            self.texts.append(text)
+            self.text_chars += len(text)
+
+    @property
+    def result_kind(self) -> str | None:
+        if not self.kinds:
+            return None
+        order = ("error", "task", "message", "card", "status-update", "artifact-update", "other")
+        for kind in order:
+            if kind in self.kinds:
+                return kind
+        return next(iter(self.kinds))
+
+    def agent_text(self) -> str | None:
+        return "\n".join(self.texts)[:TEXT_LIMIT] if self.texts else None
+
+
+@dataclass(slots=True)
+class Exchange:
+    route: Route
+    http_method: str
+    path: str  # as received, including the route prefix
+    relative_path: str  # relative to the route
+    query: str
+    scheme: str
+    client_address: str | None
+    server_address: str
+    server_port: int
+    user_agent: str | None
+    version_header: str | None
+    binding: str  # jsonrpc, rest, card, http
+    start_ns: int
+    request: RequestView = field(default_factory=RequestView)
+    rest_method: str | None = None
+    request_bytes: int = 0
+    status: int | None = None
+    response_bytes: int = 0
+    streaming: bool = False
+    response: ResponseSummary = field(default_factory=ResponseSummary)
+    stream_events: int = 0
+    stream_comments: int = 0
+    first_event_ns: int | None = None
+    upstream_error: str | None = None  # upstream_unavailable, upstream_timeout, upstream_reset
+    upstream_error_detail: str | None = None
+    client_disconnected: bool = False
+    card_rewritten: int | None = None
+    card_foreign: tuple[str, ...] = ()
+    card_signed: bool = False
+    end_ns: int | None = None
+    reply: Reply | None = None
+
+    # --- classification ------------------------------------------------------
+    @property
+    def wire_method(self) -> str | None:
+        return self.request.wire_method
+
+    @property
+    def method_name(self) -> str:
+        if self.binding == "rest" and self.rest_method:
+            return self.rest_method
+        if self.binding == "card":
+            return "GetAgentCard"
+        if self.request.batch_size is not None:
+            return "_BATCH"
+        if self.request.wire_method is not None:
+            return a2a.method_name(self.request.wire_method)
+        return a2a.OTHER
+
+    @property
+    def protocol_version(self) -> str:
+        """The A2A-Version header; per the spec an absent one means 0.3."""
+        value = (self.version_header or "").strip()
+        return value or "0.3"
+
+    @property
+    def version_mismatch(self) -> bool:
+        style = a2a.method_style_version(self.request.wire_method or "")
+        return style is not None and style != self.protocol_version
+
+    @property
+    def is_message(self) -> bool:
+        return self.method_name in a2a.MESSAGE_METHODS
+
+    @property
+    def context_id(self) -> str | None:
+        return self.request.context_id or self.response.context_id
+
+    @property
+    def error_type(self) -> str | None:
+        if self.upstream_error is not None:
+            return self.upstream_error
+        if self.client_disconnected:
+            return "client_disconnect"
+        if self.response.error_code is not None:
+            return str(self.response.error_code)
+        if self.status is not None and self.status >= 500:
+            return str(self.status)
+        if self.status is not None and self.status >= 400 and self.binding in ("jsonrpc", "rest"):
+            return str(self.status)
+        return None
+
+    @property
+    def outcome(self) -> str:
+        return "error" if self.error_type is not None else "ok"
+
+    @property
+    def span_name(self) -> str:
+        name = self.method_name
+        if name == a2a.OTHER and self.request.wire_method:
+            wire = self.request.wire_method
+            return wire if len(wire) <= 64 and re.fullmatch(r"[\w./:-]+", wire) else name
+        if name == a2a.OTHER and self.binding == "http":
+            return self.http_method
+        if name == "_BATCH":
+            return "JSON-RPC batch"
+        return name
+
+
+def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> dict[str, Any]:
+    """Attributes of the sidecar's SERVER span for one exchange."""
+    req = ex.request
+    attrs: dict[str, Any] = {
+        sc.HTTP_REQUEST_METHOD: ex.http_method,
+        sc.URL_PATH: ex.path,
+        sc.URL_SCHEME: ex.scheme,
+        sc.SERVER_ADDRESS: ex.server_address,
+        sc.SERVER_PORT: ex.server_port,
+        sc.HTTP_REQUEST_BODY_SIZE: ex.request_bytes,
+        sc.HTTP_RESPONSE_BODY_SIZE: ex.response_bytes,
+        sc.A2A_METHOD_NAME: ex.method_name,
+        sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+        sc.GEN_AI_AGENT_NAME: ex.route.name,
+        sc.PROXY_ROUTE: ex.route.prefix,
+        sc.PROXY_BINDING: ex.binding,
+        sc.PROXY_OUTCOME: ex.outcome,
+        sc.PROXY_STREAMING: ex.streaming,
+    }
+    if ex.query:
+        attrs[sc.URL_QUERY] = redact_query(ex.query)
+    if ex.client_address:
+        attrs[sc.CLIENT_ADDRESS] = ex.client_address
+    if ex.user_agent:
+        attrs[sc.USER_AGENT_ORIGINAL] = clip(ex.user_agent)
+    if ex.status is not None:
+        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.status
+    if ex.binding == "jsonrpc":
+        attrs[sc.RPC_SYSTEM_NAME] = "jsonrpc"
+        attrs["rpc.system"] = "jsonrpc"  # deprecated name, still what many backends read
+        if req.wire_method is not None:
+            attrs[sc.RPC_METHOD] = clip(req.wire_method)
+        if req.request_id is not None:
+            attrs[sc.JSONRPC_REQUEST_ID] = clip(req.request_id)
+        if req.jsonrpc_version is not None:
+            attrs[sc.JSONRPC_PROTOCOL_VERSION] = clip(req.jsonrpc_version)
+        if req.batch_size is not None:
+            attrs[sc.PROXY_BATCH_SIZE] = req.batch_size
+            attrs[sc.PROXY_BATCH_METHODS] = [clip(m) for m in req.batch_methods[:32]]
+    if req.parse_error is not None:
+        attrs[sc.PROXY_REQUEST_PARSE_ERROR] = clip(req.parse_error)
+    if ex.version_mismatch:
+        attrs[sc.PROXY_VERSION_MISMATCH] = True
+    _identity_attributes(ex, attrs)
+    _outcome_attributes(ex, attrs)
+    if ex.streaming:
+        attrs[sc.PROXY_SSE_EVENTS] = ex.stream_events
+        attrs[sc.PROXY_SSE_COMMENTS] = ex.stream_comments
+        if ex.first_event_ns is not None:
+            attrs[sc.PROXY_TTFE_MS] = (ex.first_event_ns - ex.start_ns) / 1e6
+    if ex.card_rewritten is not None:
+        attrs[sc.PROXY_CARD_REWRITTEN] = ex.card_rewritten
+        if ex.card_foreign:
+            attrs[sc.PROXY_CARD_FOREIGN] = [clip(u) for u in ex.card_foreign[:16]]
+        if ex.card_signed:
+            attrs[sc.PROXY_CARD_SIGNATURE_INVALIDATED] = True
+    if ex.reply is not None:
+        attrs.update(tool_attributes(ex.reply))
+    if capture_content:
+        attrs.update(content_attributes(ex, content_max))
+    return attrs
+
+
+def client_attributes(
+    ex: Exchange, upstream_host: str, upstream_port: int, url: str
+) -> dict[str, Any]:
+    """Attributes of the CLIENT span for the upstream call."""
+    attrs: dict[str, Any] = {
+        sc.HTTP_REQUEST_METHOD: ex.http_method,
+        sc.SERVER_ADDRESS: upstream_host,
+        sc.SERVER_PORT: upstream_port,
+        sc.URL_FULL: clip(redact_url(url)),
+        sc.A2A_METHOD_NAME: ex.method_name,
+        sc.GEN_AI_AGENT_NAME: ex.route.name,
+    }
+    if ex.binding == "jsonrpc":
+        attrs[sc.RPC_SYSTEM_NAME] = "jsonrpc"
+        if ex.request.wire_method is not None:
+            attrs[sc.RPC_METHOD] = clip(ex.request.wire_method)
+    if ex.status is not None:
+        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.status
+    _outcome_attributes(ex, attrs)
+    return attrs
+
+
+def _identity_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
+    req, res = ex.request, ex.response
+    if ex.context_id:
+        attrs[sc.GEN_AI_CONVERSATION_ID] = clip(ex.context_id)
+    task_id = req.task_id or res.task_id
+    if task_id:
+        attrs[sc.A2A_TASK_ID] = clip(task_id)
+    if req.message_id:
+        attrs[sc.A2A_MESSAGE_ID] = clip(req.message_id)
+    if res.task_state:
+        attrs[sc.A2A_TASK_STATE] = res.task_state
+    if req.tenant:
+        attrs[sc.A2A_TENANT] = clip(req.tenant)
+    if req.reference_task_ids:
+        attrs[sc.A2A_REFERENCE_TASK_IDS] = [clip(t) for t in req.reference_task_ids[:32]]
+    if res.result_kind:
+        attrs[sc.PROXY_RESULT_KIND] = res.result_kind
+    if res.parse_error:
+        attrs[sc.PROXY_RESPONSE_PARSE_ERROR] = clip(res.parse_error)
+
+
+def _outcome_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
+    error_type = ex.error_type
+    if error_type is None:
+        return
+    attrs[sc.ERROR_TYPE] = error_type
+    res = ex.response
+    if res.error_code is not None:
+        attrs[sc.RPC_RESPONSE_STATUS_CODE] = str(res.error_code)
+        if res.error_reason:
+            attrs[sc.PROXY_ERROR_REASON] = clip(res.error_reason)
+    message = ex.upstream_error_detail or res.error_message
+    if message:
+        attrs[sc.PROXY_ERROR_MESSAGE] = clip(redact_text(message))
+
+
+def error_description(ex: Exchange) -> str | None:
+    """The span status description for a failed exchange."""
+    if ex.error_type is None:
+        return None
+    parts = [ex.error_type]
+    detail = ex.upstream_error_detail or ex.response.error_message
+    if detail:
+        parts.append(redact_text(detail))
+    return clip(": ".join(parts), 256)
+
+
+def tool_attributes(reply: Reply) -> dict[str, Any]:
+    """The tau2 lens on an agent reply: which tool, and whether the call was well-formed."""
+    if not reply.tool_calls:
+        return {}
+    names = [c.name for c in reply.tool_calls if c.name]
+    attrs: dict[str, Any] = {
+        sc.PROXY_TOOL_CALLS: len(reply.tool_calls),
+        sc.PROXY_TOOL_VALID: not reply.malformed,
+        sc.PROXY_TOOL_FORMAT: reply.tool_calls[0].format,
+    }
+    if names:
+        attrs[sc.GEN_AI_TOOL_NAME] = clip(names[0], 128)
+        attrs[sc.PROXY_TOOL_NAMES] = [clip(n, 128) for n in names[:16]]
+    if reply.problems:
+        attrs[sc.PROXY_TOOL_PROBLEM] = clip(reply.problems[0])
+    return attrs
+
+
+def content_attributes(ex: Exchange, limit: int) -> dict[str, Any]:
+    """Opt-in message content as GenAI input/output messages, capped and scrubbed."""
+    attrs: dict[str, Any] = {}
+    if ex.request.text:
+        attrs[sc.GEN_AI_INPUT_MESSAGES] = _messages("user", ex.request.text, limit)
+    agent = ex.response.agent_text()
+    if agent:
+        attrs[sc.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", agent, limit)
+    return attrs
+
+
+def _messages(role: str, text: str, limit: int) -> str:
+    content = redact_text(text)
+    if len(content) > limit:
+        content = content[:limit] + f"…[{len(text) - limit} more chars]"
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}])
+
+
+def agent_reply(ex: Exchange) -> Reply | None:
+    """Run the tool lens over the agent's reply text, for message exchanges only."""
+    if not ex.is_message:
+        return None
+    text = ex.response.agent_text()
+    return parse_reply(text) if text else None
+
+
+def clip(value: str, limit: int = ATTRIBUTE_LIMIT) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def redact_query(query: str) -> str:
+    parts = []
+    for item in query.split("&"):
+        name, eq, _value = item.partition("=")
+        parts.append(f"{name}={REDACTED}" if eq and _SECRET_NAME.search(name) else item)
+    return clip("&".join(parts))
+
+
+def redact_url(url: str) -> str:
+    base, sep, query = url.partition("?")
+    return base + sep + redact_query(query) if sep else base
+
+
+def redact_text(text: str) -> str:
+    return _SECRET_VALUE.sub(REDACTED, text)

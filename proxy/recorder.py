@@ -1,0 +1,261 @@
+"""Turning exchanges into spans and metrics: the only place the sidecar touches the OTel API.
+
+Per exchange: a SERVER span named after the A2A method (the sidecar's inbound side) and a
+CLIENT span below it for the upstream call, whose context travels upstream as
+``traceparent``. The parent is the client's ``traceparent`` when it sent one; otherwise
+the conversation's root span (see :mod:`proxy.conversation`); otherwise a new trace.
+
+Stream events become span events on the CLIENT span, bounded: the first ``head`` are
+added as they arrive, the last ``tail`` are kept in a ring and added at the end with
+their original timestamps; the rest are counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from proxy import __version__
+from proxy import semconv as sc
+from proxy.conversation import Conversation, ConversationTable, end_root
+from proxy.exchange import (
+    Exchange,
+    agent_reply,
+    client_attributes,
+    error_description,
+    server_attributes,
+)
+from proxy.jsonrpc import ResultView
+from proxy.settings import ProxySettings
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_DURATION_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1, 2.5, 5, 10, 30, 60, 120, 300,
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Turn:
+    """The spans of one exchange in flight."""
+
+    exchange: Exchange
+    server: Span
+    client: Span
+    conversation: Conversation | None
+    new_conversation: bool
+    traceparent: dict[str, str]
+    tail: deque[tuple[str, dict[str, Any], int]] = field(default_factory=deque)
+    events_added: int = 0
+    events_dropped: int = 0
+    upstream_end_ns: int | None = None
+
+
+class Recorder:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+    ) -> None:
+        self._settings = settings
+        self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
+        meter = meter_provider.get_meter("tau2observe.proxy", __version__)
+        self._requests = meter.create_counter(
+            "a2a.proxy.requests", unit="{request}", description="A2A exchanges forwarded"
+        )
+        self._duration = meter.create_histogram(
+            "a2a.proxy.request.duration",
+            unit="s",
+            description="Time from request arrival to the end of the response",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self._ttfe = meter.create_histogram(
+            "a2a.proxy.stream.time_to_first_event",
+            unit="s",
+            description="Time from request arrival to the first server-sent event",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self._events = meter.create_counter(
+            "a2a.proxy.stream.events", unit="{event}", description="Server-sent events relayed"
+        )
+        self._tool_calls = meter.create_counter(
+            "a2a.proxy.tool_calls", unit="{call}", description="Tool calls seen in agent replies"
+        )
+        self.conversations = ConversationTable(
+            settings.max_conversations, settings.conversation_idle_s
+        )
+
+    # --- lifecycle of one exchange ---------------------------------------------
+    def begin(self, ex: Exchange, headers: Mapping[str, str]) -> Turn:
+        incoming = _PROPAGATOR.extract(carrier=headers, context=Context())
+        conversation: Conversation | None = None
+        new_conversation = False
+        if trace.get_current_span(incoming).get_span_context().is_valid:
+            parent = incoming
+        else:
+            context_id = ex.request.context_id
+            if context_id is not None:
+                conversation = self.conversations.get(context_id)
+            if conversation is None and (context_id is not None or ex.is_message):
+                conversation = self._start_conversation(ex)
+                new_conversation = True
+                if context_id is not None:
+                    self.conversations.register(context_id, conversation)
+            parent = trace.set_span_in_context(conversation.root) if conversation else Context()
+        server = self._tracer.start_span(
+            ex.span_name, context=parent, kind=SpanKind.SERVER, start_time=ex.start_ns
+        )
+        client = self._tracer.start_span(
+            ex.span_name,
+            context=trace.set_span_in_context(server, parent),
+            kind=SpanKind.CLIENT,
+            start_time=ex.start_ns,
+        )
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(client))
+        return Turn(ex, server, client, conversation, new_conversation, carrier)
+
+    def stream_event(self, turn: Turn, view: ResultView, seq: int, chars: int, at_ns: int) -> None:
+        ex = turn.exchange
+        kind = "unparsed" if view.parse_error else (view.kind or "other")
+        if ex.first_event_ns is None:
+            ex.first_event_ns = at_ns
+        attrs: dict[str, Any] = {
+            sc.STREAM_EVENT_SEQ: seq,
+            sc.STREAM_EVENT_KIND: kind,
+            sc.STREAM_EVENT_CHARS: chars,
+        }
+        if view.task_state:
+            attrs[sc.A2A_TASK_STATE] = view.task_state
+        if view.final is not None:
+            attrs["a2a.stream.event.final"] = view.final
+        if view.error_code is not None:
+            attrs[sc.ERROR_TYPE] = str(view.error_code)
+        self._events.add(
+            1,
+            {
+                sc.GEN_AI_AGENT_NAME: ex.route.name,
+                sc.A2A_METHOD_NAME: ex.method_name,
+                sc.STREAM_EVENT_KIND: kind,
+            },
+        )
+        if turn.events_added < self._settings.stream_events_head:
+            turn.client.add_event(sc.STREAM_EVENT, attrs, timestamp=at_ns)
+            turn.events_added += 1
+            return
+        turn.tail.append((sc.STREAM_EVENT, attrs, at_ns))
+        if len(turn.tail) > self._settings.stream_events_tail:
+            turn.tail.popleft()
+            turn.events_dropped += 1
+
+    def finish(self, turn: Turn) -> None:
+        ex = turn.exchange
+        end_ns = ex.end_ns or time.time_ns()
+        ex.reply = agent_reply(ex)
+        for name, attrs, at_ns in turn.tail:
+            turn.client.add_event(name, attrs, timestamp=at_ns)
+        if turn.events_dropped:
+            turn.client.set_attribute(sc.PROXY_SSE_EVENTS_DROPPED, turn.events_dropped)
+
+        upstream = ex.route.upstream_base
+        turn.client.set_attributes(
+            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path)
+        )
+        turn.server.set_attributes(
+            server_attributes(ex, self._settings.capture_content, self._settings.content_max_chars)
+        )
+        description = error_description(ex)
+        if description is not None:
+            turn.client.set_status(Status(StatusCode.ERROR, description))
+            turn.server.set_status(Status(StatusCode.ERROR, description))
+        turn.client.end(end_time=turn.upstream_end_ns or end_ns)
+        turn.server.end(end_time=end_ns)
+        self._settle_conversation(turn, end_ns)
+        self._record_metrics(ex, end_ns)
+
+    # --- conversations -----------------------------------------------------------
+    def _start_conversation(self, ex: Exchange) -> Conversation:
+        root = self._tracer.start_span(
+            "a2a.conversation",
+            context=Context(),
+            kind=SpanKind.INTERNAL,
+            start_time=ex.start_ns,
+            attributes={
+                sc.GEN_AI_OPERATION_NAME: "invoke_workflow",
+                sc.GEN_AI_AGENT_NAME: ex.route.name,
+                sc.PROXY_ROUTE: ex.route.prefix,
+            },
+        )
+        return Conversation(None, root, time.monotonic(), ex.start_ns)
+
+    def _settle_conversation(self, turn: Turn, end_ns: int) -> None:
+        conversation = turn.conversation
+        if conversation is None:
+            return
+        conversation.turns += 1
+        conversation.last_end_ns = max(conversation.last_end_ns, end_ns)
+        context_id = turn.exchange.context_id
+        if conversation.context_id is None:
+            if context_id is None:
+                # The first turn never learned its contextId: nothing can join this trace.
+                end_root(conversation)
+                return
+            conversation.root.set_attribute(sc.GEN_AI_CONVERSATION_ID, context_id)
+            self.conversations.register(context_id, conversation)
+        elif turn.new_conversation:
+            conversation.root.set_attribute(sc.GEN_AI_CONVERSATION_ID, conversation.context_id)
+        self.conversations.sweep()
+
+    # --- metrics -----------------------------------------------------------------
+    def _record_metrics(self, ex: Exchange, end_ns: int) -> None:
+        tags: dict[str, Any] = {
+            sc.GEN_AI_AGENT_NAME: ex.route.name,
+            sc.A2A_METHOD_NAME: ex.method_name,
+            sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+            sc.PROXY_OUTCOME: ex.outcome,
+        }
+        self._duration.record((end_ns - ex.start_ns) / 1e9, tags)
+        error_type = ex.error_type
+        if error_type is not None:
+            tags = {**tags, sc.ERROR_TYPE: error_type}
+        self._requests.add(1, tags)
+        if ex.first_event_ns is not None:
+            self._ttfe.record(
+                (ex.first_event_ns - ex.start_ns) / 1e9,
+                {
+                    sc.GEN_AI_AGENT_NAME: ex.route.name,
+                    sc.A2A_METHOD_NAME: ex.method_name,
+                    sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+                },
+            )
+        if ex.reply is not None:
+            for call in ex.reply.tool_calls:
+                self._tool_calls.add(
+                    1,
+                    {
+                        sc.GEN_AI_AGENT_NAME: ex.route.name,
+                        sc.GEN_AI_TOOL_NAME: (call.name or "_UNKNOWN")[:128],
+                        sc.PROXY_TOOL_VALID: str(call.valid).lower(),
+                        sc.PROXY_TOOL_FORMAT: call.format,
+                    },
+                )
+
+    def close(self) -> None:
+        self.conversations.close()
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.hostname or "", parts.port or default

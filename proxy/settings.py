@@ -1,0 +1,148 @@
+"""The sidecar's settings: typed, frozen, validated where they are made.
+
+An explicit argument beats the environment, which beats the default. Every error names
+the setting and the value at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from proxy.errors import SettingsError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One upstream agent, served under ``prefix`` ("/" or "/name")."""
+
+    name: str
+    prefix: str
+    upstream: str
+
+    def __post_init__(self) -> None:
+        check_upstream_url(self.upstream, key="upstream")
+        if not self.prefix.startswith("/") or (self.prefix != "/" and self.prefix.endswith("/")):
+            raise SettingsError(
+                "prefix", self.prefix, 'must be "/" or "/name" without a trailing slash'
+            )
+        if not _NAME.match(self.name):
+            raise SettingsError("name", self.name, "use letters, digits, '_', '.', '-' (max 63)")
+
+    @property
+    def upstream_base(self) -> str:
+        return self.upstream.rstrip("/")
+
+    @classmethod
+    def parse(cls, spec: str, default_name: str | None = None) -> Route:
+        """``URL`` (served at /) or ``NAME=URL`` / ``/NAME=URL`` (served at /NAME)."""
+        head, sep, tail = spec.partition("=")
+        if sep and "://" not in head:
+            name = head.strip().strip("/")
+            if not name or "/" in name:
+                raise SettingsError(
+                    "--upstream", spec, "the route before '=' must be one path segment"
+                )
+            return cls(name=name, prefix="/" + name, upstream=tail.strip())
+        url = spec.strip()
+        check_upstream_url(url, key="--upstream")
+        return cls(name=default_name or _default_name(url), prefix="/", upstream=url)
+
+
+def check_upstream_url(url: str, *, key: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise SettingsError(key, url, f"not a URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(key, url, "must be an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise SettingsError(key, url, "must not carry a query or fragment")
+    if parts.username or parts.password:
+        raise SettingsError(key, "<redacted>", "must not carry credentials; clients send their own")
+
+
+def _default_name(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "agent").replace(":", "_")
+    return f"{host}-{parts.port}" if parts.port else host
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0  # 0: pick a free port (tests, in-process use)
+    routes: tuple[Route, ...] = ()
+    # Public base URL written into rewritten cards; None: from the request (Host, X-Forwarded-*).
+    public_url: str | None = None
+    connect_timeout_s: float = 10.0
+    # Longest silence tolerated from the upstream (SSE pings come every 15 s).
+    read_timeout_s: float = 600.0
+    # Bodies up to this size are read whole (one write upstream); larger ones are streamed.
+    inline_body_bytes: int = 1024 * 1024
+    # Largest body copy kept for parsing; beyond it the exchange is forwarded but not read.
+    parse_max_bytes: int = 8 * 1024 * 1024
+    capture_content: bool = False
+    content_max_chars: int = 4096
+    stream_events_head: int = 64
+    stream_events_tail: int = 64
+    conversation_idle_s: float = 300.0
+    max_conversations: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not self.routes:
+            raise SettingsError("--upstream", None, "at least one upstream agent is required")
+        prefixes = [r.prefix for r in self.routes]
+        if len(set(prefixes)) != len(prefixes):
+            raise SettingsError("--upstream", prefixes, "two upstreams share a prefix")
+        names = [r.name for r in self.routes]
+        if len(set(names)) != len(names):
+            raise SettingsError("--upstream", names, "two upstreams share a name")
+        if not 0 <= self.listen_port <= 65535:
+            raise SettingsError("--listen", self.listen_port, "port must be 0..65535")
+        for key in (
+            "connect_timeout_s",
+            "read_timeout_s",
+            "conversation_idle_s",
+        ):
+            if getattr(self, key) <= 0:
+                raise SettingsError(key, getattr(self, key), "must be positive")
+        for key in (
+            "inline_body_bytes",
+            "parse_max_bytes",
+            "content_max_chars",
+            "max_conversations",
+        ):
+            if getattr(self, key) < 1:
+                raise SettingsError(key, getattr(self, key), "must be at least 1")
+        if self.public_url is not None:
+            check_upstream_url(self.public_url, key="--public-url")
+
+    def route_for(self, path: str) -> tuple[Route, str] | None:
+        """The route serving ``path`` and the path relative to it (longest prefix wins)."""
+        best: tuple[Route, str] | None = None
+        for route in self.routes:
+            if route.prefix == "/":
+                candidate = (route, path)
+            elif path == route.prefix or path.startswith(route.prefix + "/"):
+                candidate = (route, path[len(route.prefix) :])
+            else:
+                continue
+            if best is None or len(route.prefix) > len(best[0].prefix):
+                best = candidate
+        return best
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SettingsError("--listen", value, "expected HOST:PORT, e.g. 127.0.0.1:9100")
+    host = host.strip("[]") or "127.0.0.1"
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise SettingsError("--listen", value, "port must be 0..65535")
+    return host, number
