@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from proxy.card import CardRewriter, map_url, rewrite_card_value
+
+
+@pytest.mark.parametrize(
+    ("url", "upstream", "public", "expected"),
+    [
+        ("http://127.0.0.1:9001/", "http://127.0.0.1:9001", "http://p:9100", "http://p:9100/"),
+        ("http://localhost:9001/", "http://127.0.0.1:9001", "http://p:9100/a", "http://p:9100/a/"),
+        ("http://h:9001/a2a/v1", "http://h:9001/a2a", "http://p/x", "http://p/x/v1"),
+        ("http://h:9001/a2a", "http://h:9001/a2a", "http://p/x", "http://p/x"),
+        ("http://h:9001/a2a?t=1", "http://h:9001/a2a", "http://p/x", "http://p/x?t=1"),
+        ("http://h:9002/", "http://h:9001", "http://p", None),  # other port
+        ("http://other:9001/", "http://h:9001", "http://p", None),  # other host
+        ("http://h:9001/elsewhere", "http://h:9001/a2a", "http://p", None),  # outside the base
+        ("http://h:9001/a2aX", "http://h:9001/a2a", "http://p", None),  # prefix, not a segment
+        ("127.0.0.1:50051", "http://127.0.0.1:9001", "http://p", None),  # gRPC host:port
+        ("http://h:notaport/", "http://h:9001", "http://p", None),
+    ],
+)
+def test_map_url(url: str, upstream: str, public: str, expected: str | None) -> None:
+    assert map_url(url, upstream, public) == expected
+
+
+def test_every_generation_of_endpoint_field_is_rewritten() -> None:
+    card: dict[str, Any] = {
+        "url": "http://a:1/",
+        "additionalInterfaces": [{"url": "http://a:1/", "transport": "JSONRPC"}],
+        "supportedInterfaces": [
+            {"url": "http://a:1/", "protocolBinding": "JSONRPC"},
+            {"url": "a:50051", "protocolBinding": "GRPC"},
+        ],
+    }
+    rewritten, foreign = rewrite_card_value(card, "http://a:1", "http://proxy:2")
+    assert rewritten == 3
+    assert foreign == []
+    assert card["url"] == "http://proxy:2/"
+    assert card["supportedInterfaces"][1]["url"] == "a:50051"
+
+
+def test_rewriter_caches_and_translates_etags() -> None:
+    rewriter = CardRewriter(max_entries=2)
+    body = json.dumps({"name": "x", "url": "http://a:1/"}).encode()
+    first = rewriter.rewrite(body, "http://a:1", "http://p:2", '"up-1"')
+    again = rewriter.rewrite(body, "http://a:1", "http://p:2", '"up-1"')
+    assert first is again
+    assert first is not None
+    assert json.loads(first.body)["url"] == "http://p:2/"
+    assert rewriter.upstream_etag(first.etag) == '"up-1"'
+    other = rewriter.rewrite(body, "http://a:1", "http://elsewhere:3", None)
+    assert other is not None
+    assert other.etag != first.etag
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"[" * 100_000])
+def test_bodies_that_are_not_cards_are_left_alone(body: bytes) -> None:
+    assert CardRewriter().rewrite(body, "http://a:1", "http://p:2", None) is None
