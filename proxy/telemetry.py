@@ -70,6 +70,7 @@ ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
 ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 ENV_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 ENV_SDK_DISABLED = "OTEL_SDK_DISABLED"
+ENV_SDK_INTERNAL_METRICS = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
 
 _OTLP_PROTOCOLS = ("grpc", "http/protobuf")
 
@@ -183,6 +184,9 @@ def build_telemetry(
     attributes.update(settings.extra_resource_attributes)
     resource = Resource.create(attributes)
 
+    # The SDK counts its own drops (otel.sdk.processor.span.processed{error.type=queue_full})
+    # only when this variable is on, read as processors are made; an explicit value wins.
+    os.environ.setdefault(ENV_SDK_INTERNAL_METRICS, "true")
     readers: list[MetricReader] = list(extra_metric_readers)
     described: list[str] = []
     if settings.otlp_metrics:

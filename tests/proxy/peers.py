@@ -165,6 +165,25 @@ async def mirror(request: web.Request) -> web.Response:
     return response
 
 
+async def echo(request: web.Request) -> web.StreamResponse:
+    """A deterministic function of the request, byte for byte (for differential tests)."""
+    body = await request.read()
+    lines = [f"{request.method} {request.raw_path}".encode()]
+    lines += [
+        f"{k}: {v}".encode()
+        for k, v in request.headers.items()
+        if k.lower() not in IGNORED_IN_MIRROR
+    ]
+    status = int(request.query.get("status", "200"))
+    headers = {"Content-Type": request.headers.get("X-Reply-Type", "application/octet-stream")}
+    if "X-Reply-Header" in request.headers:
+        headers["X-Echoed"] = request.headers["X-Reply-Header"]
+    response = web.Response(status=status, body=b"\n".join(lines) + b"\n\n" + body, headers=headers)
+    if request.query.get("chunked"):
+        response.enable_chunked_encoding()
+    return response
+
+
 async def sse(request: web.Request) -> web.StreamResponse:
     """A JSON-RPC stream with comments, CRLF and multi-line data; ``?gap=`` seconds apart."""
     gap = float(request.query.get("gap", "0"))
@@ -350,6 +369,7 @@ def raw_upstream_app() -> web.Application:
     app.router.add_get("/sse-gated", sse_gated)
     app.router.add_post("/extended", extended_card)
     app.router.add_route("*", "/mirror{tail:.*}", mirror)
+    app.router.add_route("*", "/echo{tail:.*}", echo)
     app.router.add_get("/sse", sse)
     app.router.add_post("/sse", sse)
     app.router.add_post("/sse-error", sse_error)

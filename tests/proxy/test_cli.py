@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.proxy.conftest import RawUpstream
+from tests.proxy.peers import free_port
+
+
+async def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proxy",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_help_explains_the_sidecar() -> None:
+    code, out, _ = await _run("--help")
+    assert code == 0
+    for expected in (
+        "--upstream",
+        "--listen",
+        "--trace-file",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "NAME=URL",
+        "--capture-content",
+    ):
+        assert expected in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--upstream", "ftp://h"], "--upstream='ftp://h': must be an http:// or https:// URL"),
+        (
+            ["--upstream", "http://h:1", "--listen", "nowhere"],
+            "--listen='nowhere': expected HOST:PORT",
+        ),
+        (
+            ["--upstream", "a=http://h:1", "--upstream", "a=http://h:2"],
+            "two upstreams share a prefix",
+        ),
+        (["--upstream", "http://u:secretpw@h:1"], "must not carry credentials"),
+    ],
+)
+async def test_bad_command_lines_say_what_and_where(args: list[str], message: str) -> None:
+    code, _, err = await _run(*args)
+    assert code == 2
+    assert message in err
+    assert "secretpw" not in err
+    assert "Traceback" not in err
+
+
+async def test_bad_otel_variable_is_a_clear_error() -> None:
+    code, _, err = await _run(
+        "--upstream",
+        "http://h:1",
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://h:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "udp"},
+    )
+    assert code == 2
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL='udp'" in err
+
+
+async def test_serves_and_flushes_spans_on_sigterm(raw: RawUpstream, tmp_path: Path) -> None:
+    port = free_port()
+    trace_file = tmp_path / "spans.jsonl"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proxy",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--upstream",
+        raw.url,
+        "--trace-file",
+        str(trace_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    response = await http.post(
+                        f"http://127.0.0.1:{port}/mirror",
+                        json={"jsonrpc": "2.0", "id": 1, "method": "SendMessage"},
+                    )
+                    break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.05)
+            assert response.status == 200
+            await response.read()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "serving http://127.0.0.1:" in err.decode()
+    names = [
+        span["name"]
+        for line in trace_file.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert names.count("SendMessage") == 2
+    assert "a2a.conversation" in names  # the root is ended and flushed at shutdown
