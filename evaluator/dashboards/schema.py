@@ -40,10 +40,10 @@ def model_class(name: ModelName) -> Any:
 
 def to_model(body: dict[str, Any], name: ModelName) -> Any:
     """``body`` as the client's model; ``ValueError`` listing the problems if it does not fit."""
-    problems = model_problems(body, name)
+    model, problems = _parse(body, model_class(name), "$")
     if problems:
         raise ValueError("; ".join(problems))
-    return _deserialize(body, model_class(name))
+    return model
 
 
 def model_problems(body: Any, name: ModelName) -> list[str]:
@@ -56,15 +56,19 @@ def _deserialize(raw: Any, cls: Any) -> Any:
 
 
 def _problems(raw: Any, cls: Any, path: str) -> list[str]:
+    return _parse(raw, cls, path)[1]
+
+
+def _parse(raw: Any, cls: Any, path: str) -> tuple[Any, list[str]]:
     from datadog_api_client.exceptions import OpenApiException
 
     try:
         model = _deserialize(raw, cls)
     except (OpenApiException, TypeError, ValueError, AttributeError, KeyError) as exc:
-        return [f"{path}: {_first_line(exc)}"]
+        return None, [f"{path}: {_first_line(exc)}"]
     out: list[str] = []
     _walk(model, raw, path, out)
-    return out
+    return model, out
 
 
 def _walk(model: Any, raw: Any, path: str, out: list[str], expected: Any = None) -> None:
