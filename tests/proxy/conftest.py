@@ -35,16 +35,22 @@ class Recorded:
         return [s for s in self.spans() if s.kind is SpanKind.SERVER]
 
     def metric_points(self, name: str) -> list[Any]:
-        data = self.metrics_reader.get_metrics_data()
-        points: list[Any] = []
-        if data is None:
-            return points
-        for rm in data.resource_metrics:
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    if metric.name == name:
-                        points.extend(metric.data.data_points)
-        return points
+        return metric_points(self.metrics_reader, name)
+
+
+def metric_points(reader: InMemoryMetricReader, name: str) -> list[Any]:
+    """Data points of one metric collected by an in-memory reader."""
+    data = reader.get_metrics_data()
+    if data is None:
+        return []
+    return [
+        point
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from proxy.server import start_proxy
 from proxy.settings import ProxySettings, Route
 from proxy.telemetry import TelemetryConfigError, TelemetrySettings, build_telemetry
-from tests.proxy.conftest import RawUpstream
+from tests.proxy.conftest import RawUpstream, metric_points
 from tests.proxy.peers import free_port, serve_aiohttp
 
 
@@ -53,7 +53,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
 def grpc_receiver() -> Iterator[tuple[TraceReceiver, int]]:
     receiver = TraceReceiver()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     yield receiver, port
@@ -173,15 +173,9 @@ async def test_dead_backend_does_not_touch_traffic_and_drops_are_counted(
         extra_metric_readers=[reader],
     )
     await _traffic(raw, telemetry, count=40)  # every request asserted 200 inside
-    data = reader.get_metrics_data()
-    assert data is not None
     dropped = sum(
         point.value
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for metric in sm.metrics
-        if metric.name == "otel.sdk.processor.span.processed"
-        for point in metric.data.data_points
+        for point in metric_points(reader, "otel.sdk.processor.span.processed")
         if point.attributes.get("error.type") == "queue_full"
     )
     assert dropped > 0
