@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         with progress:
             result = run_evaluation(config, telemetry, on_start=started, on_trial=finished)
     except EvaluationError as exc:
-        err.print(f"tau2observe eval: error: {exc}", markup=False, highlight=False)
+        print(f"tau2observe eval: error: {exc}", file=sys.stderr)
         return 1
     finally:
         telemetry.shutdown()
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     save_results(result, path)
     out = Console(file=sys.stdout)
     print_summary(result, out)
-    out.print(f"results written to {path}", markup=False, highlight=False)
+    print(f"results written to {path}", file=sys.stdout, flush=True)
     return 0
 
 

@@ -405,7 +405,9 @@ def run_trial(
         reward_info = RewardInfo(reward=0.0, info={"note": evaluation_error})
     simulation.reward_info = reward_info
     messages = [_message_record(m) for m in simulation.messages]
-    user_messages = [m for m in simulation.messages if isinstance(m, UserMessage)]
+    # The task's own message history comes first in the trajectory; it is not this run's.
+    this_run = simulation.messages[_history_length(task) :]
+    user_messages = [m for m in this_run if isinstance(m, UserMessage)]
     return TrialRun(
         termination_reason=_reason(simulation.termination_reason),
         error=error,
@@ -414,17 +416,23 @@ def run_trial(
         evaluation_error=evaluation_error,
         messages=messages,
         tool_calls=sum(
-            len(m.tool_calls or []) for m in simulation.messages if isinstance(m, AssistantMessage)
+            len(m.tool_calls or []) for m in this_run if isinstance(m, AssistantMessage)
         ),
         tool_errors=sum(
             1
-            for m in simulation.messages
+            for m in this_run
             if isinstance(m, ToolMessage) and m.error and m.requestor == "assistant"
         ),
         user_cost=sum(m.cost or 0.0 for m in user_messages),
         user_input_tokens=sum(_usage(m, "prompt_tokens") for m in user_messages),
         user_output_tokens=sum(_usage(m, "completion_tokens") for m in user_messages),
     )
+
+
+def _history_length(task: Tau2Task) -> int:
+    state = task.raw.initial_state
+    history = state.message_history if state is not None else None
+    return len(history or [])
 
 
 def _broken_off(
