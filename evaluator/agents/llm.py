@@ -61,6 +61,7 @@ class LlmAgent:
             answer = await self._complete([*prior, *turn])
         except Exception as exc:  # any provider failure becomes a reply, not a crash
             log.warning("model %s failed: %s", self.model, type(exc).__name__)
+            log.debug("model %s failure", self.model, exc_info=True)
             return f"I'm sorry, something went wrong on my side ({type(exc).__name__})."
         answer = answer.strip() or EMPTY_ANSWER_REPLY
         self.contexts.put(context_id, [*prior, *turn, {"role": "assistant", "content": answer}])

@@ -21,11 +21,13 @@ from evaluator.agents.tau2_tasks import DomainTasks, TaskScript
 
 # A domain needs at least this Dice overlap between offered and known tool names.
 MIN_DOMAIN_OVERLAP = 0.5
-# Below this cosine the user has said nothing task-specific yet.
+# Below this cosine, or this share of the scenario's weight, the user has said nothing
+# task-specific yet ("Hi, I need some help").
 MIN_TASK_SCORE = 0.15
+MIN_TASK_COVERAGE = 0.1
 # A runner-up this close to the best score, with a different plan and no words in the
 # user's text that favour the best over it, is a tie.
-TIE_GAP = 0.02
+TIE_GAP = 0.01
 
 _WORD = re.compile(r"[a-z0-9]+")
 _COMPOUND = re.compile(r"[a-z0-9]+(?:[_.@#-][a-z0-9]+)+")
@@ -114,6 +116,9 @@ class TaskIndex:
         if not ranked or ranked[0][0] < MIN_TASK_SCORE:
             return TaskMatch(None, ranked[0][0] if ranked else 0.0, ambiguous=True)
         best_score, best = ranked[0]
+        covered = sum(w * w for t, w in best.weights.items() if t in said) / best.norm**2
+        if covered < MIN_TASK_COVERAGE:
+            return TaskMatch(None, best_score, ambiguous=True)
         best_plan = plan_key(best.task)
         tied = any(
             score >= best_score - TIE_GAP

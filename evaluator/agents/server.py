@@ -218,9 +218,10 @@ def build_agent_app(
 
 @dataclass(frozen=True)
 class RunningAgent:
-    """A started agent: where to reach it, and its conversational core."""
+    """A started agent: its public URL (on the card), where it listens, and its core."""
 
     url: str
+    listen_url: str  # differs from ``url`` when a public URL (say, a proxy's) was given
     agent: ConversationalAgent
     settings: AgentSettings
 
@@ -237,11 +238,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _listen_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def _public_url(settings: AgentSettings, port: int) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/") + "/"
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"http://{host}:{port}/"
+    return _listen_url(settings.host, port)
 
 
 async def _warm_up(agent: ConversationalAgent) -> None:
@@ -279,7 +283,7 @@ async def serve_in_background(
                 serving.result()  # raises what stopped the server
                 raise RuntimeError(f"the {settings.kind} agent stopped before it started")
             await asyncio.sleep(0.01)
-        yield RunningAgent(url, agent, settings)
+        yield RunningAgent(url, _listen_url(settings.host, sock.getsockname()[1]), agent, settings)
     finally:
         server.should_exit = True
         await serving
