@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -167,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     from proxy.telemetry import TelemetrySettings, build_telemetry
 
     config = build_config(args)
+    if not config.a2a_debug:  # one line per HTTP request and card fetch otherwise
+        for name in ("httpx", "a2a"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     tau2_adapter.quiet_logs("DEBUG" if args.log_level == "DEBUG" else "ERROR")
     err = Console(stderr=True)
     telemetry = build_telemetry(

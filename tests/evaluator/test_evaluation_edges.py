@@ -225,3 +225,49 @@ def test_cli_reports_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["eval", "--domain", "mock", "--agent-a2a-endpoint", url, "--user", "llm"])
     assert "--user-llm" in capsys.readouterr().err
+
+
+def test_llm_user_runs_through_litellm_and_its_cost_is_counted(oracle: RunningAgent) -> None:
+    # litellm's mock_response: the real tau2 user simulator and litellm, no network
+    observed = evaluate(
+        agent_endpoint=oracle.url,
+        task_ids=("create_task_1",),
+        user="llm",
+        user_llm="openai/gpt-4.1",
+        user_llm_args={"mock_response": "###STOP###", "api_key": "sk-not-real"},
+    )
+    (trial,) = observed.result.trials
+    assert trial.termination_reason == "user_stop"
+    assert trial.user_cost > 0
+    assert trial.user_input_tokens > 0
+    assert trial.user_output_tokens > 0
+    assert observed.result.user.llm_args == {"mock_response": "###STOP###", "api_key": "***"}
+    tokens = {
+        p.attributes["gen_ai.token.type"]: p.value
+        for p in observed.metrics["tau2.user_simulator.tokens"]
+    }
+    assert tokens == {"input": trial.user_input_tokens, "output": trial.user_output_tokens}
+
+
+def test_a_running_sidecar_can_be_used(oracle: RunningAgent) -> None:
+    from evaluator.event_loop import BackgroundLoop
+    from evaluator.runner import _start_proxy
+    from proxy.telemetry import TelemetrySettings, build_telemetry
+
+    telemetry = build_telemetry(TelemetrySettings(service_name="sidecar"))
+    with BackgroundLoop() as loop:
+        running = loop.run(_start_proxy("oracle", oracle.url, telemetry), timeout=30)
+        try:
+            url = running.url_for("oracle")
+            observed = evaluate(
+                agent_endpoint=oracle.url,
+                task_ids=("create_task_1",),
+                proxy_mode="url",
+                proxy_url=url,
+            )
+        finally:
+            loop.run(running.stop(), timeout=10)
+    telemetry.shutdown()
+    assert observed.result.agent.proxy_url == url
+    assert observed.result.agent.via_proxy
+    assert observed.result.trials[0].reward == 1.0
