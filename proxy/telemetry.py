@@ -28,7 +28,6 @@ from typing import IO, Any
 
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.metrics import (
     Counter,
     Histogram,
@@ -48,6 +47,8 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from proxy.otlp_json import encode_spans as otlp_json_spans
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ class OtlpJsonFileSpanExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = json.dumps(otlp_json(encode_spans(spans)), separators=(",", ":"))
+        line = json.dumps(otlp_json_spans(spans), separators=(",", ":"))
         with self._lock:
             if self._file is None:
                 return SpanExportResult.FAILURE

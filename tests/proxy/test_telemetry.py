@@ -152,7 +152,7 @@ async def test_trace_file_is_otlp_json_lines(raw: RawUpstream, tmp_path: Path) -
         for rs in request["resourceSpans"]:
             for ss in rs["scopeSpans"]:
                 spans.extend(ss["spans"])
-    server = next(s for s in spans if s["kind"] == "SPAN_KIND_SERVER")
+    server = next(s for s in spans if s["kind"] == 2)  # enums are integers in OTLP/JSON
     # OTLP/JSON: ids are lowercase hex (not base64), times are decimal strings.
     assert len(server["traceId"]) == 32
     assert int(server["traceId"], 16)
