@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             content_max_chars=args.content_max_chars,
             read_timeout_s=args.upstream_timeout,
             connect_timeout_s=args.connect_timeout,
+            upstream_keepalive_s=args.upstream_keepalive,
         )
         telemetry = build_telemetry(
             TelemetrySettings.from_env("tau2observe-proxy", trace_file=args.trace_file)

@@ -93,7 +93,9 @@ class Forwarder:
         """aiohttp cleanup context: the upstream connection pool and the conversation sweeper."""
         self._session = aiohttp.ClientSession(
             auto_decompress=False,
-            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            connector=aiohttp.TCPConnector(
+                limit=0, ttl_dns_cache=300, keepalive_timeout=self._settings.upstream_keepalive_s
+            ),
             cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the client, not to us
             timeout=self._timeout,
         )

@@ -82,6 +82,9 @@ class ProxySettings:
     connect_timeout_s: float = 10.0
     # Longest silence tolerated from the upstream (SSE pings come every 15 s).
     read_timeout_s: float = 600.0
+    # Idle upstream connections are closed sooner than servers close theirs (gunicorn 2 s,
+    # uvicorn and Node 5 s): reusing one the server is closing fails the request.
+    upstream_keepalive_s: float = 1.5
     # Bodies up to this size are read whole (one write upstream); larger ones are streamed.
     inline_body_bytes: int = 1024 * 1024
     # Largest body copy kept for parsing; beyond it the exchange is forwarded but not read.
@@ -107,6 +110,7 @@ class ProxySettings:
         for key in (
             "connect_timeout_s",
             "read_timeout_s",
+            "upstream_keepalive_s",
             "conversation_idle_s",
         ):
             if getattr(self, key) <= 0:

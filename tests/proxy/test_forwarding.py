@@ -495,3 +495,22 @@ async def _until(condition: Any, attempts: int = 500) -> None:
         if condition():
             return
         await asyncio.sleep(0.02)
+
+
+async def test_idle_upstream_connections_are_closed_before_servers_close_them(
+    raw: RawUpstream, start: ProxyFactory
+) -> None:
+    """Reusing a connection the agent is closing fails the request; the sidecar drops idle
+    ones first (servers close theirs after 2-5 s)."""
+    proxy = await start(raw.url, upstream_keepalive_s=0.3)
+    async with _session() as http:
+
+        async def upstream_port() -> int:
+            response = await http.get(proxy.base_url + "/mirror")
+            port: int = (await response.json())["peer_port"]
+            return port
+
+        first = await upstream_port()
+        assert await upstream_port() == first  # reused while fresh
+        await asyncio.sleep(0.6)
+        assert await upstream_port() != first  # idle past the keep-alive: a new connection
