@@ -38,7 +38,8 @@ tau2's user simulator through litellm (--user-llm MODEL, --user-llm-args JSON).
 Metrics (reward, pass^k, turns, tool calls, ...) and spans leave through OTLP when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, and to --trace-file. The results file
 (--save-to, default results/<domain>-<agent>-<time>.json) holds the whole record.
-The bearer token can also come from ${ENV_AUTH_TOKEN}; it is never logged or saved.
+The bearer token can also come from ${ENV_AUTH_TOKEN};
+it is never logged or saved.
 
 Example:
   tau2observe eval --domain airline --agent-a2a-endpoint http://127.0.0.1:9101/ \\

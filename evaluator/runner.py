@@ -169,11 +169,12 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
 
     if config.proxy_mode == "none":
         connection = connect(config.agent_endpoint)
-        return AgentSession(connection, config.agent_name or connection.card_name, False, None)
+        name = route_name(config.agent_name or connection.card_name)
+        return AgentSession(connection, name, False, None)
     if config.proxy_mode == "url":
         assert config.proxy_url is not None
         connection = connect(config.proxy_url)
-        name = config.agent_name or connection.card_name
+        name = route_name(config.agent_name or connection.card_name)
         return AgentSession(connection, name, True, config.proxy_url)
 
     # In-process sidecar: the agent's name is the route's name, so learn it from the card
@@ -195,7 +196,11 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
 
 
 def route_name(agent_name: str) -> str:
-    """``agent_name`` as a sidecar route name: letters, digits, '_', '.', '-', at most 63."""
+    """``agent_name`` as a sidecar route name: letters, digits, '_', '.', '-', at most 63.
+
+    Used in every mode, so that the same agent carries the same ``gen_ai.agent.name``
+    whether or not the sidecar is in between.
+    """
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", agent_name).strip("-._")[:63]
     return cleaned or "agent"
 

@@ -56,3 +56,12 @@ def test_mask_secrets_leaves_other_values() -> None:
         "temperature": 0.2,
         "Authorization": "***",
     }
+
+
+def test_agent_names_become_route_names() -> None:
+    from evaluator.runner import route_name
+
+    assert route_name("My Agent (v2)") == "My-Agent-v2"
+    assert route_name("tau2observe-oracle") == "tau2observe-oracle"
+    assert route_name("***") == "agent"
+    assert len(route_name("x" * 100)) == 63
