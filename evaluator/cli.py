@@ -70,6 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     module: ModuleType = args._module
     try:
         code: int = module.run(args)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] in ("proxy", "evaluator"):
+            raise
+        parser.exit(
+            2,
+            f"tau2observe {args.command}: error: this command needs packages that are not "
+            f"installed (missing {exc.name!r}); install them with: "
+            f"pip install 'tau2observe[all]'\n",
+        )
     except UsageError as exc:
         parser.exit(2, f"tau2observe {args.command}: error: {exc}\n")
     except KeyboardInterrupt:

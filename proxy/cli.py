@@ -79,6 +79,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="longest silence tolerated from an agent before answering 504 (default: %(default)s)",
     )
     parser.add_argument(
+        "--upstream-keepalive",
+        type=float,
+        default=1.5,
+        metavar="SECONDS",
+        help="close idle connections to agents after this long; keep it below the agents' "
+        "own idle timeout (default: %(default)s)",
+    )
+    parser.add_argument(
         "--connect-timeout",
         type=float,
         default=10.0,
