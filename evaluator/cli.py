@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluator.eval_cli",
     "agent": "evaluator.agents.cli",
     "dashboards": "evaluator.dashboards.cli",
+    "metrics": "evaluator.push.cli",
 }
 
 DESCRIPTION = """\
