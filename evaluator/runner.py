@@ -205,6 +205,9 @@ def route_name(agent_name: str) -> str:
     return cleaned or "agent"
 
 
+PROXY_SERVICE_NAME = "tau2observe-proxy"
+
+
 async def _start_proxy(route_name: str, upstream: str, telemetry: Telemetry) -> Any:
     from proxy.server import start_proxy
     from proxy.settings import ProxySettings, Route
@@ -214,7 +217,8 @@ async def _start_proxy(route_name: str, upstream: str, telemetry: Telemetry) -> 
         listen_port=0,
         routes=(Route(name=route_name, prefix="/", upstream=upstream),),
     )
-    return await start_proxy(settings, telemetry)
+    # The sidecar's spans carry its own service name, as a standalone sidecar's would.
+    return await start_proxy(settings, telemetry.sibling(PROXY_SERVICE_NAME))
 
 
 def close_session(session: AgentSession, loop: BackgroundLoop) -> None:

@@ -45,7 +45,7 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from proxy.otlp_json import encode_spans as otlp_json_spans
@@ -153,12 +153,26 @@ class Telemetry:
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
         description: Sequence[str],
+        span_processors: Sequence[SpanProcessor] = (),
+        owner: bool = True,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.description = tuple(description)
+        self._span_processors = tuple(span_processors)
+        self._owner = owner
         self._lock = threading.Lock()
         self._closed = False
+
+    def sibling(self, service_name: str) -> Telemetry:
+        """The same span pipelines under another ``service.name``, for a second component in
+        this process (the evaluator's in-process sidecar). Metrics stay on the shared meter
+        provider: a metric reader belongs to one provider. Only the owner shuts down."""
+        resource = self.tracer_provider.resource.merge(Resource({"service.name": service_name}))
+        provider = TracerProvider(resource=resource)
+        for processor in self._span_processors:
+            provider.add_span_processor(processor)
+        return Telemetry(provider, self.meter_provider, self.description, owner=False)
 
     def force_flush(self, timeout_millis: int = 10_000) -> None:
         self.tracer_provider.force_flush(timeout_millis)
@@ -166,7 +180,7 @@ class Telemetry:
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._closed:
+            if self._closed or not self._owner:
                 return
             self._closed = True
         # Spans first: the span processors' own metrics go through the meter provider.
@@ -208,20 +222,21 @@ def build_telemetry(
         exporters.append(
             (f"file {settings.trace_file}", OtlpJsonFileSpanExporter(settings.trace_file))
         )
+    processors: list[SpanProcessor] = []
     for label, exporter in exporters:
-        tracer_provider.add_span_processor(
-            BatchSpanProcessor(
-                exporter,
-                max_queue_size=settings.span_queue_size,
-                max_export_batch_size=min(settings.span_batch_size, settings.span_queue_size),
-                schedule_delay_millis=settings.span_schedule_delay_ms,
-                meter_provider=meter_provider,
-            )
+        processor = BatchSpanProcessor(
+            exporter,
+            max_queue_size=settings.span_queue_size,
+            max_export_batch_size=min(settings.span_batch_size, settings.span_queue_size),
+            schedule_delay_millis=settings.span_schedule_delay_ms,
+            meter_provider=meter_provider,
         )
+        tracer_provider.add_span_processor(processor)
+        processors.append(processor)
         if label != "extra":
             described.append(f"traces: {label}")
     _quiet_queue_full_warnings()
-    return Telemetry(tracer_provider, meter_provider, described)
+    return Telemetry(tracer_provider, meter_provider, described, processors)
 
 
 def _otlp_span_exporter(settings: TelemetrySettings) -> SpanExporter:

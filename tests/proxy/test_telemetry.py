@@ -205,3 +205,22 @@ def test_no_endpoint_no_otlp_and_sdk_disabled_wins() -> None:
     )
     assert not only.otlp_traces
     assert only.otlp_metrics
+
+
+def test_sibling_shares_pipelines_under_its_own_service_name() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    owner = build_telemetry(
+        TelemetrySettings(service_name="evaluator"), extra_span_exporters=[exporter]
+    )
+    sidecar = owner.sibling("tau2observe-proxy")
+    owner.tracer_provider.get_tracer("t").start_span("from-evaluator").end()
+    sidecar.tracer_provider.get_tracer("t").start_span("from-sidecar").end()
+    sidecar.shutdown()  # not the owner: nothing is closed
+    owner.shutdown()  # flushes both
+    services = {
+        s.name: s.resource.attributes["service.name"] for s in exporter.get_finished_spans()
+    }
+    assert services == {"from-evaluator": "evaluator", "from-sidecar": "tau2observe-proxy"}
+    assert sidecar.meter_provider is owner.meter_provider
