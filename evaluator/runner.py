@@ -110,14 +110,19 @@ def run_evaluation(
                 futures = [
                     pool.submit(trial_runner.run, task, trial, seeds[trial]) for trial, task in jobs
                 ]
-                for future in as_completed(futures):
-                    result = future.result()
-                    metrics.record_trial(
-                        config.domain, session.agent_name, complexity[result.task_id][0], result
-                    )
-                    results.append(result)
-                    if on_trial is not None:
-                        on_trial(result)
+                try:
+                    for future in as_completed(futures):
+                        result = future.result()
+                        metrics.record_trial(
+                            config.domain, session.agent_name, complexity[result.task_id][0], result
+                        )
+                        results.append(result)
+                        if on_trial is not None:
+                            on_trial(result)
+                except BaseException:
+                    # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
         finally:
             close_session(session, loop)
 
