@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "agent": "evaluator.agents.cli",
     "dashboards": "evaluator.dashboards.cli",
     "metrics": "evaluator.push.cli",
+    "report": "evaluator.report.cli",
+    "demo": "evaluator.demo",
 }
 
 DESCRIPTION = """\
