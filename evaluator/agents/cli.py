@@ -89,7 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="task_sets",
         metavar="NAME",
         help="tau2 task set the oracle and flawed agents recognise (repeatable; default: "
-        "mock, airline, retail, telecom_small)",
+        "mock, airline, retail, telecom)",
     )
 
 

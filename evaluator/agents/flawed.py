@@ -18,10 +18,13 @@ give_up        15 %   stops before one action (or before the final message) and 
                       the user it cannot help; later messages get the same apology
 ============== ====== ==================================================================
 
-The action a fault hits is drawn uniformly. A task without reference actions can only
-be ``clean`` or ``give_up``. Faults on read-only actions, and a malformed call the
-agent then corrects, often still earn the reward; together that leaves roughly half of
-the tasks passing, with malformed-call, tool-error and termination metrics that vary.
+A fault hits one of the task's write actions (those that change the database, which
+decide the reward) 75 % of the time, otherwise any action, uniformly. A task
+without reference actions can only be ``clean`` or ``give_up``. A malformed call reaches
+the user as text; a scripted user then ends the conversation, a patient one lets the
+agent correct it. A wrong value or a skipped lookup often still earns the reward. With
+the scripted user about half of the tasks pass, and malformed-call, tool-error and
+termination metrics vary from task to task.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ OUTCOMES: tuple[tuple[str, float], ...] = (
     ("give_up", 1.0),
 )
 DEFECTS: tuple[Defect, ...] = ("broken_json", "missing_arguments")
+WRITE_BIAS = 0.75
 GIVE_UP_REPLY = "I'm sorry, but I'm not able to complete this request. Please try again later."
 
 
@@ -67,7 +71,7 @@ def flawed_plan(task: TaskScript, seed: int) -> tuple[str, Plan]:
         return outcome, Plan([*plan.steps[:at], SayText(GIVE_UP_REPLY)], SayText(GIVE_UP_REPLY))
     if calls == 0:
         return "clean", plan
-    at = rng.randrange(calls)
+    at = pick_action(task, rng)
     action = task.actions[at]
     steps: list[Reply] = list(plan.steps)
     if outcome == "malformed":
@@ -77,6 +81,14 @@ def flawed_plan(task: TaskScript, seed: int) -> tuple[str, Plan]:
     elif outcome == "skip":
         del steps[at]
     return outcome, Plan(steps)
+
+
+def pick_action(task: TaskScript, rng: random.Random) -> int:
+    """The index of the action a fault hits: a write ``WRITE_BIAS`` of the time, if any."""
+    writes = [i for i, action in enumerate(task.actions) if action.writes]
+    if writes and rng.random() < WRITE_BIAS:
+        return rng.choice(writes)
+    return rng.randrange(len(task.actions))
 
 
 def mutate_arguments(arguments: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:

@@ -120,13 +120,26 @@ class TaskIndex:
         if covered < MIN_TASK_COVERAGE:
             return TaskMatch(None, best_score, ambiguous=True)
         best_plan = plan_key(best.task)
-        tied = any(
-            score >= best_score - TIE_GAP
+        rivals = [
+            rival
+            for score, rival in ranked[1:]
+            if score >= best_score - TIE_GAP
             and plan_key(rival.task) != best_plan
             and not _separates(said, best, rival)
-            for score, rival in ranked[1:]
-        )
-        return TaskMatch(best.task, best_score, ambiguous=tied)
+        ]
+        if not rivals:
+            return TaskMatch(best.task, best_score, ambiguous=False)
+        if all(rival.weights.keys() == best.weights.keys() for rival in rivals):
+            # Word-for-word the same scenario: nothing more the user can say will tell
+            # them apart, so waiting only loses the turn. Take the fullest plan, which
+            # also covers the tasks that need a subset of it.
+            fullest = max([best, *rivals], key=_plan_size)
+            return TaskMatch(fullest.task, best_score, ambiguous=False)
+        return TaskMatch(best.task, best_score, ambiguous=True)
+
+
+def _plan_size(scored: _Scored) -> tuple[int, int]:
+    return (len(scored.task.actions), len(scored.task.communicate_info))
 
 
 def _separates(said: dict[str, float], best: _Scored, rival: _Scored) -> bool:

@@ -4,7 +4,8 @@ Evaluation traffic never names the task. The oracle finds the domain from the to
 offer and the task from the user's words (:mod:`evaluator.agents.matching`). If the
 words fit several tasks that need different actions, it asks for details and tries
 again with everything the user has said, up to ``MAX_CLARIFICATIONS`` times, then goes
-with the best match.
+with the best match. (Tasks whose scenarios are identical word for word are not worth
+waiting on: it takes the fullest of their plans at once.)
 
 Once it knows the task it answers each incoming message (tool result or user text) with
 the next gold assistant action as a tool call, one per turn, then one text message

@@ -234,7 +234,8 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise SettingsError("port", port, f"cannot listen on {host}:{port}: {exc}") from exc
-    sock.set_inheritable(True)
+    # listening now, not when uvicorn starts: once the URL is known, connects queue up
+    sock.listen(2048)
     return sock
 
 

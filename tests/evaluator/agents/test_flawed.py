@@ -113,3 +113,22 @@ def test_a_wrong_argument_changes_exactly_one_value() -> None:
         flat_w = json.dumps(wrong, sort_keys=True)
         assert len(flat_a) <= len(flat_w) <= len(flat_a) + 1
     assert arguments["reservation_id"] == "EHGLP3"  # the original is untouched
+
+
+def test_faults_land_mostly_on_writes(index: TaskIndex) -> None:
+    retail = index.domains["retail"].tasks
+    by_name = {a.name: a.writes for t in retail for a in t.actions}
+    assert by_name["cancel_pending_order"] is True
+    assert by_name["get_order_details"] is False
+    hit_writes = hits = 0
+    for task in retail:
+        outcome, plan = flawed_plan(task, seed=0)
+        if outcome != "wrong_argument":
+            continue
+        made = [s for s in plan.steps if isinstance(s, CallTool)]
+        for gold, call in zip(task.actions, made, strict=True):
+            if call.arguments != gold.arguments:
+                hits += 1
+                hit_writes += gold.writes
+    assert hits >= 5
+    assert hit_writes / hits > 0.5

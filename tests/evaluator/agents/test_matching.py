@@ -46,10 +46,33 @@ def test_a_paraphrase_with_the_ids_is_enough(index: TaskIndex) -> None:
     assert not match.ambiguous
 
 
-def test_identical_scenarios_with_different_plans_are_ambiguous(index: TaskIndex) -> None:
-    said = task_material("mock", "update_task_with_initialization_data").user_text
+def test_word_for_word_identical_scenarios_take_the_fullest_plan(index: TaskIndex) -> None:
+    # three mock tasks share one scenario; the user cannot say anything that separates them
+    said = task_material("mock", "update_task_with_initialization_actions").user_text
     match = index.identify_task("mock", said)
+    assert not match.ambiguous
+    assert match.task is not None
+    assert match.task.task_id == "update_task_with_initialization_data"  # call + information
+    assert len(match.task.actions) == 1
+    assert match.task.communicate_info
+
+
+def test_near_duplicates_wait_until_the_user_says_what_differs(index: TaskIndex) -> None:
+    # retail 62 and 63 differ only in a price limit ("less than $100" / "$300")
+    vague = (
+        "I'm Chen Johnson from Houston TX 77004. I want to ask about the price of a bluetooth "
+        "speaker I bought and its battery life, and whether cheaper bluetooth speakers are available"
+    )
+    match = index.identify_task("retail", vague)
     assert match.ambiguous
+    precise = (
+        "Chen Johnson, 77004: bluetooth speaker price, battery life, cancel it if it is more "
+        "than $300, then add the cheapest bluetooth speaker available for less than $100"
+    )
+    match = index.identify_task("retail", precise)
+    assert match.task is not None
+    assert match.task.task_id == "62"
+    assert not match.ambiguous
 
 
 def test_small_talk_matches_nothing(index: TaskIndex) -> None:

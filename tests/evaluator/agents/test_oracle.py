@@ -29,8 +29,9 @@ TASKS = [
     ("retail", "retail", "40"),
     (
         "telecom",
-        "telecom_small",
-        "[mobile_data_issue]user_abroad_roaming_disabled_off[PERSONA:Hard]",
+        "telecom",
+        "[mobile_data_issue]data_mode_off|data_usage_exceeded|user_abroad_roaming_disabled_off"
+        "[PERSONA:Hard]",
     ),
 ]
 
