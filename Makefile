@@ -38,3 +38,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+
+# The offline demo: sample agents, the sidecar, tau2 evaluations, traces and the report.
+demo: install
+	$(BIN)/tau2observe demo
+
+# The report's browser test needs headless Chromium: installed when missing (root, apt-get).
+.PHONY: chromium
+chromium:
+	scripts/ensure-chromium.sh
+
+pytest: chromium

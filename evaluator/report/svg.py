@@ -150,9 +150,11 @@ def x_tick(x: float, frame: Frame, text: str, room: float) -> str:
     y = frame.baseline + 15
     lines = wrap_label(text, max(int(room / 6.4), 1))
     if lines is None:
+        short = text if len(text) <= 18 else text[:17] + "…"
         return (
             f'<text x="{x:.1f}" y="{y:.1f}" font-size="10.5" fill="#52606d" text-anchor="end" '
-            f'transform="rotate(-30 {x:.1f} {y:.1f})">{esc(text)}</text>'
+            f'transform="rotate(-30 {x:.1f} {y:.1f})"><title>{esc(text)}</title>'
+            f"{esc(short)}</text>"
         )
     spans = "".join(
         f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 13}">{esc(line)}</tspan>'

@@ -1,0 +1,146 @@
+"""``tau2observe demo`` end to end, as a subprocess: the output folder, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evaluator.demo import plan_from
+from evaluator.results import load_results
+from proxy.errors import UsageError
+
+ROOT = Path(__file__).parents[2]
+URL = re.compile(r"http://127\.0\.0\.1:(\d+)/")
+
+
+def demo_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "evaluator.cli", "demo", *args]
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.mark.slow
+def test_demo_writes_traces_results_and_report(tmp_path: Path) -> None:
+    output = tmp_path / "demo"
+    done = subprocess.run(
+        demo_command("--num-tasks", "2", "--num-trials", "1", "--output", str(output)),
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in output.iterdir()) == [
+        "metrics.jsonl",
+        "report.html",
+        "results-flawed.json",
+        "results-oracle.json",
+        "traces.jsonl",
+    ]
+    for kind in ("oracle", "flawed"):
+        result = load_results(output / f"results-{kind}.json")
+        assert result.domain == "airline"
+        assert result.agent.name == kind
+        assert result.agent.via_proxy
+        assert len(result.trials) == 2
+    spans = [
+        span["name"]
+        for line in (output / "traces.jsonl").read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert "SendMessage" in spans  # the sidecar's
+    assert any(name.startswith("tau2.task ") for name in spans)  # the evaluator's
+    metrics = (output / "metrics.jsonl").read_text()
+    assert "tau2.task.trials" in metrics
+    assert "a2a.proxy.requests" in metrics
+    page = (output / "report.html").read_text()
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') >= 8
+    # progress on stderr, the summary and the paths on stdout
+    assert "oracle: 1/2" in done.stderr
+    assert "pass^1" in done.stdout
+    assert str(output / "report.html") in done.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        demo_command("--num-tasks", "5", "--num-trials", "2", "--output", str(tmp_path / "d")),
+        cwd=ROOT,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # wait until a trial has finished
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if re.match(r"(oracle|flawed): 1/10 ", line):
+                break
+        assert any(re.match(r"(oracle|flawed): 1/10 ", s) for s in seen), "".join(seen)
+        assert child_processes(process.pid) == [], "the demo runs everything in-process"
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=120)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "demo interrupted" in rest
+    ports = {int(p) for line in seen for p in URL.findall(line)}
+    assert len(ports) == 3  # two agents and the sidecar
+    for port in ports:
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listens"
+
+
+def child_processes(pid: int) -> list[str]:
+    children: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        children += task.read_text().split()
+    return children
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    from argparse import Namespace
+
+    base = {
+        "num_tasks": 1,
+        "num_trials": 1,
+        "max_concurrency": 1,
+        "agents": ["oracle"],
+        "domain": "mock",
+        "output": None,
+    }
+    with pytest.raises(UsageError, match="--num-trials=0"):
+        plan_from(Namespace(**{**base, "num_trials": 0}))
+    afile = tmp_path / "f"
+    afile.write_text("")
+    with pytest.raises(UsageError, match="not a folder"):
+        plan_from(Namespace(**{**base, "output": afile}))
+    plan = plan_from(Namespace(**{**base, "agents": ["oracle", "oracle", "noop"]}))
+    assert plan.kinds == ("oracle", "noop")
+    assert plan.output.parts[0] == "out"
+    assert plan.output.name.startswith("demo-")
