@@ -176,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     tau2_adapter.quiet_logs("DEBUG" if args.log_level == "DEBUG" else "ERROR")
     err = Console(stderr=True, soft_wrap=True)
-    out = Console(file=sys.stdout)
+    # piped or captured: wide enough for the summary table to keep one line per agent
+    out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
     stop = threading.Event()
     previous = interrupt_on_signals()
     try:

@@ -36,6 +36,7 @@ h3{font-size:15px;margin:22px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:6px 9px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.02em}
+td.agent-name{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(490px,1fr));gap:12px}
 .charts .card{padding:8px}
@@ -158,9 +159,10 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
             ", ".join(f"{e(reason)}: {n}" for reason, n in s.failures.items())
             or '<span class="muted">none</span>'
         )
+        swatch = colour(colours[s.label])
         rows.append(
             f'<tr data-agent="{e(s.label)}"><td>{rank}</td>'
-            f'<td><span class="swatch" style="background:{colour(colours[s.label])}"></span>'
+            f'<td class="agent-name"><span class="swatch" style="background:{swatch}"></span>'
             f'<a href="#agent-{anchor(s.label)}">{e(s.label)}</a></td>'
             f"<td>{e(s.domain)}</td><td class=num>{s.trials}</td>"
             + "".join(f"<td class=num>{num(s.pass_hat_k.get(k))}</td>" for k in ks)
