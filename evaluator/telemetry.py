@@ -14,27 +14,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.metrics import Counter, Histogram, MeterProvider
 
+from evaluator import measurements as m
+from evaluator.attributes import (
+    ATTR_AGENT,
+    ATTR_CONVERSATION,
+    ATTR_DOMAIN,
+    ATTR_OPERATION,
+    ATTR_REWARD,
+    ATTR_SUCCESS,
+    ATTR_TASK_ID,
+    ATTR_TERMINATION,
+    ATTR_TRIAL,
+)
+from evaluator.measurements import Measurement, RunLabels, run_measurements, trial_measurements
 from evaluator.results import RunSummary, TrialResult
 
 METER_NAME = "tau2observe.evaluator"
 TRACER_NAME = "tau2observe.evaluator"
-
-ATTR_DOMAIN = "tau2.domain"
-ATTR_TASK_ID = "tau2.task.id"
-ATTR_TRIAL = "tau2.trial"
-ATTR_REWARD = "tau2.reward"
-ATTR_SUCCESS = "tau2.success"
-ATTR_TERMINATION = "tau2.termination_reason"
-ATTR_COMPLEXITY = "tau2.task.complexity"
-ATTR_COMPONENT = "tau2.reward.component"
-ATTR_K = "tau2.k"
-ATTR_TOKEN_TYPE = gen_ai.GEN_AI_TOKEN_TYPE
-ATTR_AGENT = gen_ai.GEN_AI_AGENT_NAME
-ATTR_OPERATION = gen_ai.GEN_AI_OPERATION_NAME
-ATTR_CONVERSATION = gen_ai.GEN_AI_CONVERSATION_ID
 
 TASK_SPAN_PREFIX = "tau2.task"
 
@@ -115,40 +113,40 @@ class EvaluatorMetrics:
         self.success_rate = meter.create_gauge(
             "tau2.run.success_rate", unit="1", description="Share of task trials with reward 1."
         )
+        self._counters: dict[str, Counter] = {
+            m.TRIALS: self.trials,
+            m.TOOL_CALLS: self.tool_calls,
+            m.MALFORMED: self.malformed,
+            m.TOOL_ERRORS: self.tool_errors,
+            m.USER_COST: self.user_cost,
+            m.USER_TOKENS: self.user_tokens,
+        }
+        self._histograms: dict[str, Histogram] = {
+            m.REWARD: self.reward,
+            m.REWARD_COMPONENT: self.reward_component,
+            m.TURNS: self.turns,
+            m.DURATION: self.duration,
+            m.TURN_DURATION: self.turn_duration,
+        }
+        self._gauges = {
+            m.PASS_HAT_K: self.pass_hat_k,
+            m.AVERAGE_REWARD: self.average_reward,
+            m.SUCCESS_RATE: self.success_rate,
+        }
 
     def record_trial(self, domain: str, agent: str, complexity: str, trial: TrialResult) -> None:
-        base = {ATTR_DOMAIN: domain, ATTR_AGENT: agent}
-        task = {**base, ATTR_TASK_ID: trial.task_id}
-        self.trials.add(
-            1,
-            {
-                **task,
-                ATTR_COMPLEXITY: complexity,
-                ATTR_SUCCESS: str(trial.success).lower(),
-                ATTR_TERMINATION: trial.termination_reason,
-            },
-        )
-        self.duration.record(trial.duration_s, task)
-        for turn in trial.turn_records:
-            self.turn_duration.record(turn.duration_s, base)
-        self.tool_calls.add(trial.tool_calls, task)
-        self.malformed.add(trial.malformed_tool_calls, task)
-        self.tool_errors.add(trial.tool_errors, task)
-        self.user_cost.add(trial.user_cost, base)
-        self.user_tokens.add(trial.user_input_tokens, {**base, ATTR_TOKEN_TYPE: "input"})
-        self.user_tokens.add(trial.user_output_tokens, {**base, ATTR_TOKEN_TYPE: "output"})
-        if trial.infrastructure_error:
-            return  # no reward to speak of: the agent was never fully evaluated
-        self.reward.record(trial.reward, {**task, ATTR_COMPLEXITY: complexity})
-        self.turns.record(trial.turns, task)
-        for component, value in trial.reward_detail.breakdown.items():
-            self.reward_component.record(value, {**base, ATTR_COMPONENT: component})
+        self._record(trial_measurements(RunLabels(domain, agent), complexity, trial))
 
     def record_run(self, domain: str, agent: str, summary: RunSummary) -> None:
-        base = {ATTR_DOMAIN: domain, ATTR_AGENT: agent}
-        for k, value in summary.pass_hat_k.items():
-            self.pass_hat_k.set(value, {**base, ATTR_K: str(k)})
-        if summary.average_reward is not None:
-            self.average_reward.set(summary.average_reward, base)
-        if summary.success_rate is not None:
-            self.success_rate.set(summary.success_rate, base)
+        self._record(run_measurements(RunLabels(domain, agent), summary))
+
+    def _record(self, measurements: list[Measurement]) -> None:
+        """One derivation (:mod:`evaluator.measurements`) feeds both OTLP and the direct push."""
+        for each in measurements:
+            attributes = dict(each.tags)
+            if each.kind == "count":
+                self._counters[each.metric].add(each.value, attributes)
+            elif each.kind == "distribution":
+                self._histograms[each.metric].record(each.value, attributes)
+            else:
+                self._gauges[each.metric].set(each.value, attributes)

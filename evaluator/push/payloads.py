@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from evaluator.push.errors import OutsideTimeWindowError
-from evaluator.push.measurements import (
+from evaluator.measurements import (
     Kind,
     Measurement,
     Tags,
@@ -29,6 +28,7 @@ from evaluator.push.measurements import (
     labels_of,
     run_measurements,
 )
+from evaluator.push.errors import OutsideTimeWindowError
 from evaluator.results import ResultsFileError, RunResult, TrialResult
 
 Endpoint = Literal["series", "distribution_points"]

@@ -1,9 +1,9 @@
 """A results file's evaluation metrics as plain measurements, one pure function per family.
 
-Names, tags and values are those :class:`evaluator.telemetry.EvaluatorMetrics` records over
-OTLP for the same trials and summary (``dashboards/metrics.yaml``, source: evaluator), so a
-push and a collector put the same series in Datadog. A test runs both on one results file
-and compares them. Tags never carry context, request, span or trace ids.
+The one derivation of the evaluation metrics (``dashboards/metrics.yaml``, source:
+evaluator): :class:`evaluator.telemetry.EvaluatorMetrics` records these over OTLP and
+``tau2observe metrics push`` sends them to Datadog's API, so both paths put the same series
+in Datadog. Tags never carry context, request, span or trace ids.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from evaluator.results import ResultsFileError, RunResult, RunSummary, TrialResult
-from evaluator.telemetry import (
+from evaluator.attributes import (
     ATTR_AGENT,
     ATTR_COMPLEXITY,
     ATTR_COMPONENT,
@@ -24,6 +23,7 @@ from evaluator.telemetry import (
     ATTR_TERMINATION,
     ATTR_TOKEN_TYPE,
 )
+from evaluator.results import ResultsFileError, RunResult, RunSummary, TrialResult
 
 # What each OTel instrument becomes in Datadog through the collector's exporter:
 # delta counters -> count, gauges -> gauge, histograms -> distribution.
