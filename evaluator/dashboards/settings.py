@@ -11,18 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
+from evaluator.datadog_site import DD_API_KEY, DEFAULT_SITE, DatadogSite
 from proxy.errors import SettingsError
 
-DD_API_KEY = "DD_API_KEY"
 DD_APP_KEY = "DD_APP_KEY"
-DD_SITE = "DD_SITE"
-DD_HOST = "DD_HOST"
 CASE_PROJECT = "TAU2OBSERVE_CASE_PROJECT"
 
-DEFAULT_SITE = "datadoghq.com"
-_SITE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*\.[a-z]{2,}$")
 _CASE_HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -52,17 +47,8 @@ class DatadogSettings:
                 "not set; Datadog's dashboards and monitors API needs both an API key "
                 "and an application key (Organization Settings > API Keys / Application Keys)",
             )
-        site = env.get(DD_SITE, "").strip() or DEFAULT_SITE
-        if not _SITE.match(site):
-            raise SettingsError(DD_SITE, site, "expected a Datadog site such as datadoghq.eu")
-        host = env.get(DD_HOST, "").strip() or None
-        if host is not None:
-            parts = urlsplit(host)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise SettingsError(
-                    DD_HOST, host, "expected a base URL such as https://api.datadoghq.com"
-                )
-            host = host.rstrip("/")
+        destination = DatadogSite.from_env(env)
+        site, host = destination.site, destination.host
         return cls(
             api_key=env[DD_API_KEY].strip(), app_key=env[DD_APP_KEY].strip(), site=site, host=host
         )

@@ -11,21 +11,15 @@ messages.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
+from evaluator.datadog_site import DD_API_KEY, DEFAULT_SITE, DatadogSite
 from proxy.errors import SettingsError
 
-DD_API_KEY = "DD_API_KEY"
-DD_SITE = "DD_SITE"
-DD_HOST = "DD_HOST"
 DD_ENV = "DD_ENV"
 
-DEFAULT_SITE = "datadoghq.com"
 EVALUATOR_SERVICE = "tau2observe-evaluator"  # the evaluator's default OTel service.name
-_SITE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*\.[a-z]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -66,17 +60,8 @@ class PushSettings:
                 "not set; the Metrics API needs a Datadog API key (Organization Settings > "
                 "API Keys). Use --dry-run to see what would be sent without one",
             )
-        site = env.get(DD_SITE, "").strip() or DEFAULT_SITE
-        if not _SITE.match(site):
-            raise SettingsError(DD_SITE, site, "expected a Datadog site such as datadoghq.eu")
-        host = env.get(DD_HOST, "").strip() or None
-        if host is not None:
-            parts = urlsplit(host)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise SettingsError(
-                    DD_HOST, host, "expected a base URL such as https://api.datadoghq.com"
-                )
-            host = host.rstrip("/")
+        destination = DatadogSite.from_env(env)
+        site, host = destination.site, destination.host
         chosen_env = (env_name if env_name is not None else env.get(DD_ENV, "")).strip() or None
         if service is not None and not service.strip():
             raise SettingsError("--service", service, "must not be empty")
