@@ -144,3 +144,47 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     assert plan.kinds == ("oracle", "noop")
     assert plan.output.parts[0] == "out"
     assert plan.output.name.startswith("demo-")
+
+
+@pytest.mark.slow
+def test_with_an_otlp_endpoint_the_demo_also_exports_there(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    received: dict[str, int] = {}
+
+    class Receiver(BaseHTTPRequestHandler):  # an OTLP/HTTP endpoint that accepts everything
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            received[self.path] = received.get(self.path, 0) + 1
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = environment()
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{server.server_address[1]}"
+    env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+    out = tmp_path / "d"
+    try:
+        done = subprocess.run(
+            demo_command(*"--domain mock --num-tasks 1 --num-trials 1 --output".split(), str(out)),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert received.get("/v1/traces", 0) >= 1
+    assert received.get("/v1/metrics", 0) >= 1
+    assert (out / "traces.jsonl").stat().st_size > 0  # and the file as well
