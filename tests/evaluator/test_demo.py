@@ -173,7 +173,9 @@ def test_with_an_otlp_endpoint_the_demo_also_exports_there(tmp_path: Path) -> No
     out = tmp_path / "d"
     try:
         done = subprocess.run(
-            demo_command(*"--domain mock --num-tasks 1 --num-trials 1 --output".split(), str(out)),
+            demo_command(
+                "--domain", "mock", "--num-tasks", "1", "--num-trials", "1", "--output", str(out)
+            ),
             cwd=ROOT,
             env=env,
             capture_output=True,
