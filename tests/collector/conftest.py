@@ -32,6 +32,15 @@ APM_STATS_GATE = "--feature-gates=-exporter.datadogexporter.DisableAPMStats"
 # A well-formed key: the exporter rejects keys that are not 32 hex characters.
 DUMMY_API_KEY = "0" * 32
 STARTUP_TIMEOUT = 60.0
+# The datadog exporter looks for a host name by asking every cloud metadata service
+# (EC2, GCP, Azure at 169.254.169.254) at once, even when `hostname` is set. Tests keep
+# all traffic on loopback: these turn EC2 off and send the others to a closed local port.
+NO_CLOUD_PROBES = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9",
+}
 
 
 def collector_binary() -> Path:
@@ -105,8 +114,12 @@ async def start_collector(
     intake = DatadogIntake(API_KEY)
     await intake.start()
     grpc_port, http_port, health_port = free_port(), free_port(), free_port()
+    intake_host = intake.url.removeprefix("http://")
     env = {
         **os.environ,
+        **NO_CLOUD_PROBES,
+        # The Datadog forwarder matches NO_PROXY against host:port.
+        **dict.fromkeys(("NO_PROXY", "no_proxy"), f"127.0.0.1,localhost,{intake_host}"),
         "DD_API_KEY": intake.api_key,
         "DD_TRACES_ENDPOINT": intake.url,
         "DD_METRICS_ENDPOINT": intake.url,
