@@ -193,6 +193,7 @@ def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> 
         sc.A2A_METHOD_NAME: ex.method_name,
         sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
         sc.GEN_AI_AGENT_NAME: ex.route.name,
+        sc.DATADOG_RESOURCE_NAME: ex.span_name,
         sc.PROXY_ROUTE: ex.route.prefix,
         sc.PROXY_BINDING: ex.binding,
         sc.PROXY_OUTCOME: ex.outcome,
@@ -253,6 +254,7 @@ def client_attributes(
         sc.URL_FULL: clip(redact_url(url)),
         sc.A2A_METHOD_NAME: ex.method_name,
         sc.GEN_AI_AGENT_NAME: ex.route.name,
+        sc.DATADOG_RESOURCE_NAME: ex.span_name,
     }
     if ex.binding == "jsonrpc":
         attrs[sc.RPC_SYSTEM_NAME] = "jsonrpc"

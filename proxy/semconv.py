@@ -49,6 +49,10 @@ A2A_TASK_STATE = "a2a.task.state"
 A2A_TENANT = "a2a.tenant"
 A2A_REFERENCE_TASK_IDS = "a2a.message.reference_task_ids"
 
+# Datadog's mapping attribute: the APM resource of a span (otherwise "POST" for every
+# A2A method); set to the bounded A2A method name.
+DATADOG_RESOURCE_NAME = "resource.name"
+
 # The sidecar's own.
 PROXY_ROUTE = "a2a.proxy.route"
 PROXY_BINDING = "a2a.proxy.binding"

@@ -171,6 +171,10 @@ async def test_sidecar_and_evaluator_spans_share_the_task_trace(
 async def test_apm_stats_cover_the_sidecar(delivered: RunningCollector) -> None:
     groups = [g for g in delivered.intake.record.stats_groups() if g.get("Service") == "test-proxy"]
     assert sum(g["Hits"] for g in groups) >= 2
+    # APM resources are A2A methods (resource.name), not one "POST" for every method.
+    server = {g["Resource"] for g in groups if g.get("SpanKind") == "server"}
+    assert "SendMessage" in server
+    assert "POST" not in server
 
 
 async def test_evaluation_metrics_reach_datadog(delivered: RunningCollector) -> None:

@@ -47,6 +47,7 @@ async def test_blocking_send_goes_through_proxy_and_is_recorded(
     assert attrs["a2a.protocol.version"] == "1.0"
     assert attrs["gen_ai.conversation.id"] == context_id
     assert attrs["a2a.proxy.result.kind"] == "message"
+    assert attrs["resource.name"] == "SendMessage"  # the APM resource in Datadog
     assert attrs["http.response.status_code"] == 200
     assert attrs["jsonrpc.request.id"]
     assert attrs["a2a.message.id"] == event.message.message_id or attrs["a2a.message.id"]
