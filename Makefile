@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench collector clean
+.PHONY: install test lint typecheck pytest demo bench collector chromium clean
 
 install: $(STAMP)
 
@@ -28,8 +28,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The collector tests need the built collector; under make a missing one fails them.
-pytest: $(STAMP) collector
+# The collector tests need the built collector (under make a missing one fails them);
+# the report's browser test needs headless Chromium (installed when missing).
+pytest: $(STAMP) collector chromium
 	TAU2OBSERVE_REQUIRE_COLLECTOR=1 $(BIN)/pytest
 
 test: lint typecheck pytest
@@ -48,9 +49,7 @@ clean:
 demo: install
 	$(BIN)/tau2observe demo
 
-# The report's browser test needs headless Chromium: installed when missing (root, apt-get).
-.PHONY: chromium
+# Headless Chromium for the report's browser test: installed when missing (root, apt-get).
 chromium:
 	scripts/ensure-chromium.sh
 
-pytest: chromium
