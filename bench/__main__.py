@@ -317,7 +317,7 @@ def main() -> int:
     parser.add_argument(
         "--memory-seconds",
         type=int,
-        default=75,
+        default=110,  # over 100k exchanges at the sidecar's throughput here
         help="length of the memory run (default: %(default)s)",
     )
     args = parser.parse_args()
