@@ -75,7 +75,11 @@ def _arrived(record: IntakeRecord) -> bool:
     services = {s.get("service") for s in record.spans()}
     return (
         {"test-proxy", "test-evaluator"} <= services
-        and any(g.get("Service") == "test-proxy" for g in record.stats_groups())
+        # Stats come in 10 s buckets: wait for the one with the sidecar's message exchanges.
+        and any(
+            g.get("Service") == "test-proxy" and g.get("Resource") == "SendMessage"
+            for g in record.stats_groups()
+        )
         and any(s.get("metric") == "tau2.task.trials" for s in record.series())
         and any(s.get("metric") == "tau2.task.reward" for s in record.sketches())
     )
