@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench collector chromium clean
+.PHONY: install test lint typecheck pytest demo bench collector chromium compose clean
 
 install: $(STAMP)
 
@@ -29,8 +29,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The collector tests need the built collector (under make a missing one fails them);
-# the report's browser test needs headless Chromium (installed when missing).
-pytest: $(STAMP) collector chromium
+# the report's browser test needs headless Chromium and the compose check a Docker Compose
+# (both installed from Debian's packages when missing).
+pytest: $(STAMP) collector chromium compose
 	TAU2OBSERVE_REQUIRE_COLLECTOR=1 $(BIN)/pytest
 
 test: lint typecheck pytest
@@ -52,4 +53,7 @@ demo: install
 # Headless Chromium for the report's browser test: installed when missing (root, apt-get).
 chromium:
 	scripts/ensure-chromium.sh
+
+compose:
+	scripts/ensure-compose.sh
 
