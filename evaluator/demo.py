@@ -392,7 +392,7 @@ def print_summary(summaries: Sequence[AgentSummary], console: Console) -> None:
     table = Table(title="tau2observe demo")
     for column in ("agent", *(f"pass^{k}" for k in ks), "avg reward", "failures by reason"):
         table.add_column(column)
-    table.add_column("sidecar latency / turn (p50, p95)")
+    table.add_column("turn latency at the sidecar (p50, p95)")
     for s in ranking(summaries):
         failures = ", ".join(f"{reason}: {n}" for reason, n in s.failures.items()) or "none"
         table.add_row(
