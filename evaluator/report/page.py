@@ -254,7 +254,7 @@ def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
             methods,
             latency,
             chart="latency-by-method",
-            title="Latency per A2A method at the sidecar (server span, agent included)",
+            title="Turn latency per A2A method at the sidecar",
             x_label="A2A method",
             y_label="milliseconds",
         ),
