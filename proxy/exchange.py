@@ -294,7 +294,8 @@ def _outcome_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
     attrs[sc.ERROR_TYPE] = error_type
     res = ex.response
     if res.error_code is not None:
-        attrs[sc.RPC_RESPONSE_STATUS_CODE] = str(res.error_code)
+        if ex.binding == "jsonrpc":
+            attrs[sc.RPC_RESPONSE_STATUS_CODE] = str(res.error_code)
         if res.error_reason:
             attrs[sc.PROXY_ERROR_REASON] = clip(res.error_reason)
     message = ex.upstream_error_detail or res.error_message

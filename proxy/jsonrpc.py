@@ -244,13 +244,17 @@ def _read_error(error: dict[str, Any]) -> ResultView:
     view.error_code = code if isinstance(code, int) and not isinstance(code, bool) else None
     message = error.get("message")
     view.error_message = message if isinstance(message, str) else None
-    data = error.get("data")
-    # 1.0 puts a google.rpc.ErrorInfo in a data array; 0.3 sends null or an object.
-    if isinstance(data, list):
-        for item in data:
-            if isinstance(item, dict) and isinstance(item.get("reason"), str):
-                view.error_reason = item["reason"]
-                break
+    # A google.rpc.ErrorInfo carries the reason: in ``data`` (JSON-RPC 1.0) or ``details``
+    # (the REST binding's google.rpc.Status); 0.3 sends null or an object.
+    for key in ("data", "details"):
+        items = error.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("reason"), str):
+                    view.error_reason = item["reason"]
+                    break
+        if view.error_reason is not None:
+            break
     if view.error_reason is None and view.error_code is not None:
         view.error_reason = a2a.error_name(view.error_code)
     return view
