@@ -151,7 +151,8 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
         "<tr><th>#</th><th>agent</th><th>domain</th><th class=num>trials</th>"
         + "".join(f"<th class=num>pass^{k}</th>" for k in ks)
         + "<th class=num>avg reward</th><th class=num>malformed calls</th>"
-        "<th>failures by reason</th><th class=num>turn latency at the sidecar<br>p50 · p95 (agent included)</th></tr>"
+        "<th>failures by reason</th>"
+        "<th class=num>turn latency at the sidecar<br>p50 · p95 (agent included)</th></tr>"
     )
     rows = []
     for rank, s in enumerate(analysis.ranking(summaries), start=1):
