@@ -16,9 +16,11 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 API_KEY = "0123456789abcdef0123456789abcdef"
 APP_KEY = "fedcba9876543210fedcba9876543210fedcba98"
@@ -51,7 +53,7 @@ class Failure:
 
 
 @dataclass
-class FakeDatadog:
+class FakeDatadog(LoopbackServer):
     api_key: str = API_KEY
     app_key: str = APP_KEY
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -63,32 +65,6 @@ class FakeDatadog:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------
-
-    def __enter__(self) -> FakeDatadog:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "use FakeDatadog as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # --- what tests use ------------------------------------------------------------------
 
@@ -321,3 +297,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
+
+
+FakeDatadog.handler_class = _Handler

@@ -25,8 +25,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer
 
 API_KEY = "0123456789abcdef0123456789abcdef"
 MAX_COMPRESSED = 512_000
@@ -66,7 +68,7 @@ class ScriptedFailure:
 
 
 @dataclass
-class FakeMetricsApi:
+class FakeMetricsApi(LoopbackServer):
     api_key: str = API_KEY
     accepted: list[MetricsRequest] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
@@ -75,32 +77,6 @@ class FakeMetricsApi:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------
-
-    def __enter__(self) -> FakeMetricsApi:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "use FakeMetricsApi as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # --- what tests use ------------------------------------------------------------------
 
@@ -277,3 +253,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
+
+
+FakeMetricsApi.handler_class = _Handler
