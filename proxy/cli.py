@@ -61,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default: taken from each request's Host / X-Forwarded-* headers)",
     )
     parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per exchange: route, method, path, A2A method, status, duration, "
+        "conversation, error (never headers; secret-looking query values redacted)",
+    )
+    parser.add_argument(
         "--capture-content",
         action="store_true",
         help="record message text as gen_ai.input/output.messages (off by default)",
@@ -108,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             routes=routes,
             public_url=args.public_url,
             capture_content=args.capture_content,
+            access_log=args.access_log,
             content_max_chars=args.content_max_chars,
             read_timeout_s=args.upstream_timeout,
             connect_timeout_s=args.connect_timeout,

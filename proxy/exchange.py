@@ -350,6 +350,22 @@ def _messages(role: str, text: str, limit: int) -> str:
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}])
 
 
+def access_line(ex: Exchange, end_ns: int) -> str:
+    """One access-log line: what, where, how it ended, how long; no headers, query redacted."""
+    target = ex.path + (f"?{redact_query(ex.query)}" if ex.query else "")
+    line = (
+        f"{ex.route.name} {ex.http_method} {target} {ex.span_name} -> {ex.status or '-'} "
+        f"in {(end_ns - ex.start_ns) / 1e6:.1f} ms"
+    )
+    if ex.context_id:
+        line += f" conversation={clip(ex.context_id, 64)}"
+    if ex.error_type:
+        line += f" error={ex.error_type}"
+    if ex.streaming:
+        line += f" events={ex.stream_events}"
+    return line
+
+
 def agent_reply(ex: Exchange) -> Reply | None:
     """Run the tool lens over the agent's reply text, for message exchanges only."""
     if not ex.is_message:

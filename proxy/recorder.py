@@ -12,6 +12,7 @@ their original timestamps; the rest are counted.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from proxy import semconv as sc
 from proxy.conversation import Conversation, ConversationTable, end_root
 from proxy.exchange import (
     Exchange,
+    access_line,
     agent_reply,
     client_attributes,
     error_description,
@@ -39,6 +41,7 @@ from proxy.jsonrpc import ResultView
 from proxy.settings import ProxySettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+access_log = logging.getLogger("tau2observe.proxy.access")
 _DURATION_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1, 2.5, 5, 10, 30, 60, 120, 300,
@@ -183,6 +186,8 @@ class Recorder:
         turn.server.end(end_time=end_ns)
         self._settle_conversation(turn, end_ns)
         self._record_metrics(ex, end_ns)
+        if self._settings.access_log:
+            access_log.info("%s", access_line(ex, end_ns))
 
     # --- conversations -----------------------------------------------------------
     def _start_conversation(self, ex: Exchange) -> Conversation:

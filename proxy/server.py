@@ -43,7 +43,7 @@ from proxy.jsonrpc import (
     read_rest_response,
     read_result,
 )
-from proxy.recorder import Recorder, Turn
+from proxy.recorder import Recorder, Turn, access_log
 from proxy.settings import ProxySettings, Route
 from proxy.sse import SseReader
 from proxy.telemetry import Telemetry
@@ -121,13 +121,13 @@ class Forwarder:
         raw = request.raw_path
         if not raw.startswith("/"):
             # Absolute-form targets would let a client choose the destination.
-            return _local_error(
-                400, "absolute-form request targets are not accepted by a reverse proxy"
+            return self._refuse(
+                request, 400, "absolute-form request targets are not accepted by a reverse proxy"
             )
         path, _, query = raw.partition("?")
         match = self._settings.route_for(path)
         if match is None:
-            return _local_error(404, f"no upstream agent is configured for {path!r}")
+            return self._refuse(request, 404, f"no upstream agent is configured for {path!r}")
         route, relative = match
         ex = _new_exchange(request, route, path, relative, query, start_ns)
 
@@ -322,6 +322,13 @@ class Forwarder:
                     _note_card(ex, card)
                 return card
         return None
+
+    def _refuse(self, request: web.Request, status: int, message: str) -> web.Response:
+        """The sidecar's own answer to a request it will not forward."""
+        if self._settings.access_log:
+            path = request.raw_path.partition("?")[0]
+            access_log.info("- %s %s -> %d: %s", request.method, path, status, message)
+        return _local_error(status, message)
 
     def _public_base(self, request: web.Request, route: Route) -> str:
         """Where clients reach this route: configured, or as the client addressed us."""

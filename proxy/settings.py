@@ -89,6 +89,7 @@ class ProxySettings:
     inline_body_bytes: int = 1024 * 1024
     # Largest body copy kept for parsing; beyond it the exchange is forwarded but not read.
     parse_max_bytes: int = 8 * 1024 * 1024
+    access_log: bool = False  # one INFO line per exchange (no credentials, query redacted)
     capture_content: bool = False
     content_max_chars: int = 4096
     stream_events_head: int = 64

@@ -514,3 +514,45 @@ async def test_idle_upstream_connections_are_closed_before_servers_close_them(
         assert await upstream_port() == first  # reused while fresh
         await asyncio.sleep(0.6)
         assert await upstream_port() != first  # idle past the keep-alive: a new connection
+
+
+async def test_access_log_is_one_line_per_exchange_without_credentials(
+    raw: RawUpstream, start: ProxyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tau2observe.proxy.access")
+    quiet = await start(raw.url)
+    proxy = await start(raw.url, access_log=True)
+    secret = "sk-access-log-0123456789"
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "SendMessage",
+        "params": {"message": {"contextId": "ctx-log"}},
+    }
+    async with _session() as http:
+        for base in (quiet.base_url, proxy.base_url):
+            response = await http.post(
+                f"{base}/mirror?token={secret}",
+                json=body,
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            await response.read()
+    lines = [r.getMessage() for r in caplog.records if r.name == "tau2observe.proxy.access"]
+    assert len(lines) == 1  # only the sidecar with --access-log logs
+    [line] = lines
+    assert line.startswith("agent POST /mirror?token=REDACTED SendMessage -> 200 in ")
+    assert "conversation=ctx-log" in line
+    assert secret not in caplog.text
+
+
+async def test_access_log_shows_what_the_sidecar_refused(
+    raw: RawUpstream, start: ProxyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tau2observe.proxy.access")
+    proxy = await start(
+        routes=(Route(name="raw", prefix="/raw", upstream=raw.url),), access_log=True
+    )
+    async with _session() as http:
+        await (await http.get(proxy.base_url + "/elsewhere?key=sk-hidden-value")).read()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "tau2observe.proxy.access"]
+    assert line == "- GET /elsewhere -> 404: no upstream agent is configured for '/elsewhere'"
