@@ -90,19 +90,20 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:]
 
 
-async def _wait_healthy(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
+async def wait_until_serving(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's log if it exits or times out."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT
     async with aiohttp.ClientSession() as session:
         while loop.time() < deadline:
             if process.returncode is not None:
-                pytest.fail(f"collector exited with {process.returncode}:\n{_tail(log)}")
+                pytest.fail(f"{url}: the process exited with {process.returncode}:\n{_tail(log)}")
             with contextlib.suppress(aiohttp.ClientError):
                 async with session.get(url) as response:
                     if response.status == 200:
                         return
             await asyncio.sleep(0.2)
-    pytest.fail(f"collector not healthy at {url} after {STARTUP_TIMEOUT}s:\n{_tail(log)}")
+    pytest.fail(f"nothing served at {url} after {STARTUP_TIMEOUT}s:\n{_tail(log)}")
 
 
 @contextlib.asynccontextmanager
@@ -144,7 +145,7 @@ async def start_collector(
         )
     health = f"http://127.0.0.1:{health_port}/"
     try:
-        await _wait_healthy(process, health, log)
+        await wait_until_serving(process, health, log)
         yield RunningCollector(
             otlp_grpc=f"127.0.0.1:{grpc_port}",
             otlp_http=f"http://127.0.0.1:{http_port}",

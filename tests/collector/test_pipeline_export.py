@@ -11,11 +11,15 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.collector.conftest import RunningCollector, free_port, start_collector
+from tests.collector.conftest import (
+    RunningCollector,
+    free_port,
+    start_collector,
+    wait_until_serving,
+)
 from tests.fakes.datadog_intake import IntakeRecord
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -37,19 +41,6 @@ def otel_env(collector: RunningCollector, service: str) -> dict[str, str]:
     }
 
 
-async def _until_serving(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.returncode is not None:
-                pytest.fail(f"{url} exited early, see {log}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-    pytest.fail(f"nothing served at {url}")
-
-
 @contextlib.asynccontextmanager
 async def serve(
     args: list[str], env: dict[str, str], ready_url: str, log: Path
@@ -59,7 +50,7 @@ async def serve(
             *CLI, *args, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
         )
     try:
-        await _until_serving(ready_url, process, log)
+        await wait_until_serving(process, ready_url, log)
         yield
     finally:
         if process.returncode is None:
