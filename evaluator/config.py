@@ -23,6 +23,26 @@ DEFAULT_MAX_STEPS = 200
 DEFAULT_MAX_ERRORS = 10
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_MAX_CONCURRENCY = 3
+DEFAULT_MAX_RETRIES = 3  # tau2's default for --max-retries
+DEFAULT_STOP_AFTER_UNREACHABLE = 3
+
+# What makes two runs the same evaluation: a resumed run must match on all of these.
+IDENTITY_KEYS: tuple[str, ...] = (
+    "domain",
+    "agent_endpoint",
+    "task_set",
+    "task_split",
+    "task_ids",
+    "num_tasks",
+    "num_trials",
+    "seed",
+    "max_steps",
+    "max_errors",
+    "message_format",
+    "user",
+    "user_llm",
+    "user_llm_args",
+)
 
 _SECRET_HINTS = ("key", "token", "secret", "password", "authorization")
 
@@ -46,6 +66,8 @@ class EvalConfig:
     agent_endpoint: str
     num_tasks: int | None = None
     task_ids: tuple[str, ...] = ()
+    task_set: str | None = None  # tau2 task set (default: the domain's own)
+    task_split: str | None = None  # a split of the task set (train, test, base, ...)
     num_trials: int = 1
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     seed: int = DEFAULT_SEED
@@ -61,6 +83,8 @@ class EvalConfig:
     user_llm_args: Mapping[str, Any] = field(default_factory=dict, repr=False)
     proxy_mode: ProxyMode = "in-process"
     proxy_url: str | None = None
+    max_retries: int = DEFAULT_MAX_RETRIES  # evaluator-side failures, per trial
+    stop_after_unreachable: int = DEFAULT_STOP_AFTER_UNREACHABLE  # 0: never stop early
 
     def __post_init__(self) -> None:
         if not self.agent_endpoint.startswith(("http://", "https://")):
@@ -75,6 +99,12 @@ class EvalConfig:
         ):
             if value < 1:
                 raise SettingsError(name, value, "must be at least 1")
+        for name, value in (
+            ("--max-retries", self.max_retries),
+            ("--stop-after-unreachable", self.stop_after_unreachable),
+        ):
+            if value < 0:
+                raise SettingsError(name, value, "must be 0 or more")
         if self.num_tasks is not None and self.num_tasks < 1:
             raise SettingsError("--num-tasks", self.num_tasks, "must be at least 1")
         if self.agent_timeout_s <= 0:
@@ -99,6 +129,8 @@ class EvalConfig:
             "agent_endpoint": self.agent_endpoint,
             "num_tasks": self.num_tasks,
             "task_ids": list(self.task_ids),
+            "task_set": self.task_set,
+            "task_split": self.task_split,
             "num_trials": self.num_trials,
             "max_concurrency": self.max_concurrency,
             "seed": self.seed,
@@ -114,7 +146,20 @@ class EvalConfig:
             "user_llm_args": mask_secrets(self.user_llm_args),
             "proxy_mode": self.proxy_mode,
             "proxy_url": self.proxy_url,
+            "max_retries": self.max_retries,
+            "stop_after_unreachable": self.stop_after_unreachable,
         }
+
+
+def identity_differences(recorded: Mapping[str, Any], config: EvalConfig) -> list[str]:
+    """What differs between a results file's configuration and ``config``, as
+    ``key: file value -> this run's value`` lines (empty when they are the same run)."""
+    now = config.record()
+    return [
+        f"{key}: {recorded.get(key)!r} -> {now.get(key)!r}"
+        for key in IDENTITY_KEYS
+        if recorded.get(key) != now.get(key)
+    ]
 
 
 def default_results_path(domain: str, agent: str, stamp: str, root: Path = Path("results")) -> Path:

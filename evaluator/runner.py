@@ -1,43 +1,60 @@
 """Run an evaluation: every selected task, every trial, through tau2, over A2A.
 
 ``run_evaluation(config, telemetry) -> RunResult`` is the public entry. It connects to
-the agent (through the sidecar unless ``proxy_mode == "none"``), runs the trials in a
-thread pool of ``max_concurrency`` workers with tau2's orchestrator, turns each into a
-:class:`~evaluator.results.TrialResult` with its trace, records the metrics, and scores
-the run. A failing trial is recorded with its reason; it never stops the run. Only a
-failure to reach the agent at all (before any trial) raises.
+the agent (through the sidecar unless ``proxy_mode == "none"``), runs the units of work
+(one trial of one task, with its seed) in a thread pool of ``max_concurrency`` workers
+with tau2's orchestrator, and turns each into a :class:`~evaluator.results.TrialResult`.
+
+Nothing started is dropped (see :mod:`evaluator.summary` for who is to blame for what):
+- a failure on the agent's side scores the trial 0, with its cause;
+- a failure on the evaluator's side is retried ``max_retries`` times, then recorded as
+  not scored, with its cause;
+- after ``stop_after_unreachable`` consecutive trials found the agent unreachable, the
+  trials not yet started are recorded as not run (scored 0) and the run stops.
+
+With ``results_path`` the results file is written when the run starts and rewritten
+atomically as each trial ends; ``resume`` continues such a file. Only a failure to reach
+the agent at all (before any trial) raises.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_trace_id
 
-from evaluator import scoring
+from evaluator import scoring, summary
 from evaluator.a2a_conversation import A2AConnection, Conversation
-from evaluator.config import EvalConfig
-from evaluator.errors import EvaluationError
+from evaluator.attributes import ATTR_ATTEMPT, ATTR_RUN_ID
+from evaluator.config import EvalConfig, identity_differences
 from evaluator.event_loop import BackgroundLoop
 from evaluator.results import (
+    NOT_RUN,
+    NOT_SCORED,
+    RUNNING,
     SCHEMA_VERSION,
     AgentRecord,
     RewardRecord,
     RunResult,
-    RunSummary,
     TaskRecord,
     Tau2Info,
     TrialResult,
     UserRecord,
+    save_results,
 )
 from evaluator.telemetry import (
     TASK_SPAN_PREFIX,
@@ -46,13 +63,12 @@ from evaluator.telemetry import (
     outcome_attributes,
     task_span_attributes,
 )
+from proxy.errors import UsageError
 
 if TYPE_CHECKING:
     from evaluator.tau2_adapter import DomainSurface, Tau2Task, TrialRun, UserSpec
     from proxy.telemetry import Telemetry
 
-INFRASTRUCTURE_ERROR = "infrastructure_error"
-AGENT_ERROR = "agent_error"
 CONNECT_TIMEOUT_S = 60.0
 
 
@@ -65,6 +81,29 @@ class AgentSession:
     via_proxy: bool
     proxy_url: str | None
     proxy: Any = None  # proxy.server.RunningProxy
+    stamps: list[RunIdStamp] = field(default_factory=list)  # the run id onto every span
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The unit of work: one trial of one task, with its seed."""
+
+    task_id: str
+    trial: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Continue ``previous``: keep its scored trials; rerun the rest (and, with
+    ``retry_failed``, those not scored)."""
+
+    previous: RunResult
+    retry_failed: bool = False
+
+    def kept(self) -> list[TrialResult]:
+        drop = {NOT_RUN, NOT_SCORED} if self.retry_failed else {NOT_RUN}
+        return [t for t in self.previous.trials if t.status not in drop]
 
 
 def trial_seeds(seed: int, num_trials: int) -> list[int]:
@@ -73,69 +112,248 @@ def trial_seeds(seed: int, num_trials: int) -> list[int]:
     return [rng.randint(0, 1_000_000) for _ in range(num_trials)]
 
 
+def plan_units(task_ids: Sequence[str], num_trials: int, seed: int) -> list[Unit]:
+    """Every unit of a run, trial by trial, in tau2's order."""
+    seeds = trial_seeds(seed, num_trials)
+    return [Unit(task, trial, seeds[trial]) for trial in range(num_trials) for task in task_ids]
+
+
+def check_resumable(previous: RunResult, config: EvalConfig, path: Path) -> None:
+    """Raise :class:`UsageError` naming every setting that differs from ``previous``."""
+    differences = identity_differences(previous.config, config)
+    if differences:
+        raise UsageError(
+            f"--resume: {path} was written by a different evaluation; it differs in\n  "
+            + "\n  ".join(differences)
+        )
+
+
 def run_evaluation(
     config: EvalConfig,
     telemetry: Telemetry,
     *,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
     on_trial: Callable[[TrialResult], None] | None = None,
+    results_path: Path | Callable[[str], Path] | None = None,
+    resume: Resume | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
+    """Run (or continue) an evaluation; ``on_start(to_run, already_done)`` and ``on_trial``
+    report progress. ``results_path`` may be a function of the agent's name. A Ctrl-C (or a
+    callback raising) leaves an ``interrupted`` file."""
     from evaluator import tau2_adapter as adapter
 
-    tasks = adapter.load_tasks(config.domain, config.task_ids or None, config.num_tasks)
+    tasks = adapter.load_tasks(
+        config.domain,
+        config.task_ids or None,
+        config.num_tasks,
+        task_set=config.task_set,
+        task_split=config.task_split,
+    )
     surface = adapter.domain_surface(config.domain)
     user = adapter.UserSpec(
         kind=config.user, model=config.user_llm, llm_args=dict(config.user_llm_args)
     )
+    task_ids = [t.id for t in tasks]
+    by_id = {t.id: t for t in tasks}
+    complexity = {t.id: _complexity(t) for t in tasks}
+    kept = resume.kept() if resume else []
+    done = {(t.task_id, t.trial) for t in kept}
+    units = plan_units(task_ids, config.num_trials, config.seed)
+    todo = [u for u in units if (u.task_id, u.trial) not in done]
+    run_id = resume.previous.run_id if resume else (run_id or uuid.uuid4().hex)
     tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
     metrics = EvaluatorMetrics(telemetry.meter_provider)
-    started_at = _now()
     t0 = time.perf_counter()
-    seeds = trial_seeds(config.seed, config.num_trials)
-    jobs = [(trial, task) for trial in range(config.num_trials) for task in tasks]
-    complexity = {t.id: _complexity(t) for t in tasks}
+    earlier_s = resume.previous.duration_s if resume else 0.0
 
     with BackgroundLoop() as loop:
         session = open_session(config, telemetry, loop)
+        record = _RunRecord(
+            header=_header(config, session, tasks, run_id, adapter, resume),
+            tasks=tasks,
+            complexity=complexity,
+            trials=list(kept),
+            path=results_path(session.agent_name) if callable(results_path) else results_path,
+            started=t0 - earlier_s,
+            num_trials=config.num_trials,
+        )
+        interrupted = False
         try:
+            record.save(RUNNING)
             if on_start is not None:
-                on_start(len(jobs))
+                on_start(len(todo), len(kept))
             trial_runner = _TrialRunner(
-                config, session, loop, tracer, surface, user, adapter.run_trial
+                config, session, loop, tracer, surface, user, adapter.run_trial, run_id
             )
-            results: list[TrialResult] = []
-            with ThreadPoolExecutor(
-                max_workers=config.max_concurrency, thread_name_prefix="tau2-trial"
-            ) as pool:
-                futures = [
-                    pool.submit(trial_runner.run, task, trial, seeds[trial]) for trial, task in jobs
-                ]
-                try:
-                    for future in as_completed(futures):
-                        result = future.result()
-                        metrics.record_trial(
-                            config.domain, session.agent_name, complexity[result.task_id][0], result
-                        )
-                        results.append(result)
-                        if on_trial is not None:
-                            on_trial(result)
-                except BaseException:
-                    # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-        finally:
-            close_session(session, loop)
+            labels = _Labels(config.domain, session.agent_name, run_id)
 
-    order = {t.id: i for i, t in enumerate(tasks)}
-    results.sort(key=lambda r: (r.trial, order[r.task_id]))
-    summary = summarize(results, time.perf_counter() - t0)
-    metrics.record_run(config.domain, session.agent_name, summary)
+            def finished(result: TrialResult) -> None:
+                labels.record(metrics, complexity[result.task_id][0], result)
+                record.add(result)
+                if on_trial is not None:
+                    on_trial(result)
+
+            _run_units(todo, by_id, trial_runner, config, finished)
+        except BaseException:
+            interrupted = True  # Ctrl-C, SIGTERM, or a callback that stops the run
+            raise
+        finally:
+            try:
+                close_session(session, loop)
+            finally:
+                final = record.finish(interrupted=interrupted)
+    metrics.record_run(config.domain, session.agent_name, final.summary, run_id)
+    return final
+
+
+def _run_units(
+    todo: Sequence[Unit],
+    tasks: dict[str, Tau2Task],
+    runner: _TrialRunner,
+    config: EvalConfig,
+    finished: Callable[[TrialResult], None],
+) -> None:
+    """Run ``todo`` on the pool; stop early when the agent stops answering."""
+    streak = 0
+    with ThreadPoolExecutor(
+        max_workers=config.max_concurrency, thread_name_prefix="tau2-trial"
+    ) as pool:
+        futures: dict[Future[TrialResult], Unit] = {
+            pool.submit(runner.run, tasks[u.task_id], u.trial, u.seed): u for u in todo
+        }
+        try:
+            for future in as_completed(futures):
+                if future.cancelled():
+                    continue
+                result = future.result()
+                finished(result)
+                streak = streak + 1 if result.cause in summary.UNREACHABLE_CAUSES else 0
+                limit = config.stop_after_unreachable
+                if limit and streak >= limit:
+                    never = [u for f, u in futures.items() if f.cancel()]
+                    note = (
+                        f"not run: the run stopped after {streak} consecutive trials found "
+                        "the agent unreachable (--stop-after-unreachable)"
+                    )
+                    for unit in never:
+                        finished(not_run_result(unit, note))
+        except BaseException:
+            # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def not_run_result(unit: Unit, note: str) -> TrialResult:
+    """A trial the run never started because the agent stopped answering: it scores 0."""
+    return TrialResult(
+        task_id=unit.task_id,
+        trial=unit.trial,
+        seed=unit.seed,
+        reward=0.0,
+        success=False,
+        termination_reason=summary.AGENT_ERROR,
+        status=NOT_RUN,
+        cause=summary.CAUSE_NOT_RUN,
+        error=note,
+        reward_detail=RewardRecord(reward=0.0, note=note),
+        turns=0,
+        tool_calls=0,
+        malformed_tool_calls=0,
+        tool_errors=0,
+        duration_s=0.0,
+        mean_turn_duration_s=None,
+        user_cost=0.0,
+        user_input_tokens=0,
+        user_output_tokens=0,
+        context_id=None,
+        trace_id=None,
+        started_at=_now(),
+        attempts=0,
+    )
+
+
+@dataclass
+class _Labels:
+    domain: str
+    agent: str
+    run_id: str
+
+    def record(self, metrics: EvaluatorMetrics, tier: str, result: TrialResult) -> None:
+        metrics.record_trial(self.domain, self.agent, tier, result, self.run_id)
+
+
+@dataclass
+class _RunRecord:
+    """The run as the results file shows it, rewritten as each trial ends."""
+
+    header: RunResult
+    tasks: Sequence[Tau2Task]
+    complexity: dict[str, tuple[str, int]]
+    trials: list[TrialResult]
+    path: Path | None
+    started: float
+    num_trials: int
+
+    def add(self, trial: TrialResult) -> None:
+        self.trials.append(trial)
+        self.save(RUNNING)
+
+    def snapshot(self, status: str) -> RunResult:
+        order = {t.id: i for i, t in enumerate(self.tasks)}
+        trials = sorted(self.trials, key=lambda r: (r.trial, order.get(r.task_id, 0)))
+        figures = summary.summarize(
+            trials, list(order), time.perf_counter() - self.started, self.num_trials
+        )
+        return replace(
+            self.header,
+            status=status,
+            status_note=_status_note(status, figures),
+            finished_at=_now(),
+            duration_s=figures.duration_s,
+            tasks=task_records(self.tasks, trials, self.complexity),
+            trials=trials,
+            summary=figures,
+        )
+
+    def save(self, status: str) -> RunResult:
+        result = self.snapshot(status)
+        if self.path is not None:
+            save_results(result, self.path)
+        return result
+
+    def finish(self, *, interrupted: bool) -> RunResult:
+        draft = self.snapshot(RUNNING)
+        return self.save(summary.run_status(draft.summary, interrupted=interrupted))
+
+
+def _status_note(status: str, figures: Any) -> str | None:
+    if status == RUNNING:
+        return "the run is in progress (or its process died): --resume continues it"
+    if status == "interrupted":
+        return "interrupted: --resume continues it; " + summary.headline(figures)
+    if status == "complete":
+        return None
+    return summary.headline(figures)
+
+
+def _header(
+    config: EvalConfig,
+    session: AgentSession,
+    tasks: Sequence[Tau2Task],
+    run_id: str,
+    adapter: Any,
+    resume: Resume | None,
+) -> RunResult:
+    empty = summary.summarize([], [t.id for t in tasks], 0.0, config.num_trials)
     return RunResult(
         schema_version=SCHEMA_VERSION,
-        run_id=uuid.uuid4().hex,
-        started_at=started_at,
+        run_id=run_id,
+        status=RUNNING,
+        status_note=None,
+        started_at=resume.previous.started_at if resume else _now(),
         finished_at=_now(),
-        duration_s=summary.duration_s,
+        duration_s=0.0,
         domain=config.domain,
         tau2=Tau2Info(adapter.TAU2_PACKAGE, adapter.tau2_version(), adapter.TAU2_NOTE),
         agent=AgentRecord(
@@ -151,10 +369,57 @@ def run_evaluation(
             kind=config.user, model=config.user_llm, llm_args=config.record()["user_llm_args"]
         ),
         config=config.record(),
-        tasks=task_records(tasks, results, complexity),
-        trials=results,
-        summary=summary,
+        tasks=[],
+        trials=[],
+        summary=empty,
     )
+
+
+class RunIdStamp(SpanProcessor):
+    """Puts ``tau2.run.id`` on every span of a trial's trace, whoever starts it (the
+    evaluator, its HTTP client, the in-process sidecar): one run is one filter.
+
+    One per tracer provider (runs may share one, as the demo's do); each trial binds its
+    trace id to its run while it runs.
+    """
+
+    _installed: ClassVar[weakref.WeakKeyDictionary[Any, RunIdStamp]] = weakref.WeakKeyDictionary()
+    _install_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._runs: dict[int, str] = {}
+
+    @classmethod
+    def on(cls, provider: Any) -> RunIdStamp | None:
+        """The provider's stamp, installed on first use (None for a non-SDK provider)."""
+        if not isinstance(provider, TracerProvider):
+            return None
+        with cls._install_lock:
+            stamp = cls._installed.get(provider)
+            if stamp is None:
+                stamp = cls._installed[provider] = cls()
+                provider.add_span_processor(stamp)
+            return stamp
+
+    def bind(self, trace_id: int, run_id: str) -> None:
+        self._runs[trace_id] = run_id
+
+    def unbind(self, trace_id: int) -> None:
+        self._runs.pop(trace_id, None)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        run_id = self._runs.get(span.get_span_context().trace_id)
+        if run_id is not None:
+            span.set_attribute(ATTR_RUN_ID, run_id)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Nothing to do once the span ends."""
+
+    def shutdown(self) -> None:
+        """Holds nothing."""
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
 
 
 def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop) -> AgentSession:
@@ -172,15 +437,16 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
             timeout=min(config.agent_timeout_s, CONNECT_TIMEOUT_S) + 5,
         )
 
+    stamps = [s for s in [RunIdStamp.on(telemetry.tracer_provider)] if s is not None]
     if config.proxy_mode == "none":
         connection = connect(config.agent_endpoint)
         name = route_name(config.agent_name or connection.card_name)
-        return AgentSession(connection, name, False, None)
+        return AgentSession(connection, name, False, None, stamps=stamps)
     if config.proxy_mode == "url":
         assert config.proxy_url is not None
         connection = connect(config.proxy_url)
         name = route_name(config.agent_name or connection.card_name)
-        return AgentSession(connection, name, True, config.proxy_url)
+        return AgentSession(connection, name, True, config.proxy_url, stamps=stamps)
 
     # In-process sidecar: the agent's name is the route's name, so learn it from the card
     # first; route names are restricted, and one name must tag both sides' telemetry.
@@ -190,14 +456,16 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
         loop.run(direct.close(), timeout=10)
     else:
         name = route_name(config.agent_name)
-    proxy = loop.run(_start_proxy(name, config.agent_endpoint, telemetry), timeout=30)
+    sidecar = telemetry.sibling(PROXY_SERVICE_NAME)
+    stamps += [s for s in [RunIdStamp.on(sidecar.tracer_provider)] if s is not None]
+    proxy = loop.run(_start_proxy(name, config.agent_endpoint, sidecar), timeout=30)
     try:
         url = proxy.url_for(name)
         connection = connect(url)
     except BaseException:
         loop.run(proxy.stop(), timeout=10)
         raise
-    return AgentSession(connection, name, True, url, proxy)
+    return AgentSession(connection, name, True, url, proxy, stamps=stamps)
 
 
 def route_name(agent_name: str) -> str:
@@ -223,7 +491,7 @@ async def _start_proxy(route_name: str, upstream: str, telemetry: Telemetry) -> 
         routes=(Route(name=route_name, prefix="/", upstream=upstream),),
     )
     # The sidecar's spans carry its own service name, as a standalone sidecar's would.
-    return await start_proxy(settings, telemetry.sibling(PROXY_SERVICE_NAME))
+    return await start_proxy(settings, telemetry)
 
 
 def close_session(session: AgentSession, loop: BackgroundLoop) -> None:
@@ -244,6 +512,7 @@ class _TrialRunner:
         surface: DomainSurface,
         user: UserSpec,
         run_trial: Callable[..., TrialRun],
+        run_id: str,
     ) -> None:
         self._config = config
         self._session = session
@@ -252,8 +521,18 @@ class _TrialRunner:
         self._surface = surface
         self._user = user
         self._run_trial = run_trial
+        self._run_id = run_id
 
     def run(self, task: Tau2Task, trial: int, seed: int) -> TrialResult:
+        """One unit, retried while the evaluator's side fails (at most ``max_retries``)."""
+        attempt = 1
+        while True:
+            result = self._attempt(task, trial, seed, attempt)
+            if result.status != NOT_SCORED or attempt > self._config.max_retries:
+                return result
+            attempt += 1
+
+    def _attempt(self, task: Tau2Task, trial: int, seed: int, attempt: int) -> TrialResult:
         config, agent = self._config, self._session.agent_name
         conversation = Conversation(
             self._session.connection,
@@ -267,13 +546,20 @@ class _TrialRunner:
         )
         started_at = _now()
         t0 = time.perf_counter()
+        attributes = task_span_attributes(config.domain, task.id, trial, agent)
+        attributes[ATTR_RUN_ID] = self._run_id
+        if attempt > 1:
+            attributes[ATTR_ATTEMPT] = attempt
         with self._tracer.start_as_current_span(
             f"{TASK_SPAN_PREFIX} {task.id}",
             kind=SpanKind.INTERNAL,
-            attributes=task_span_attributes(config.domain, task.id, trial, agent),
+            attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as root:
+            trace_id = root.get_span_context().trace_id
+            for stamp in self._session.stamps:
+                stamp.bind(trace_id, self._run_id)
             run: TrialRun | None = None
             crash: Exception | None = None
             try:
@@ -288,6 +574,9 @@ class _TrialRunner:
                 )
             except Exception as exc:  # a trial never takes the run down
                 crash = exc
+            finally:
+                for stamp in self._session.stamps:
+                    stamp.unbind(trace_id)
             result = trial_result(
                 task_id=task.id,
                 trial=trial,
@@ -297,12 +586,17 @@ class _TrialRunner:
                 conversation=conversation,
                 duration_s=time.perf_counter() - t0,
                 started_at=started_at,
-                trace_id=format_trace_id(root.get_span_context().trace_id),
+                trace_id=format_trace_id(trace_id),
+                attempts=attempt,
             )
             root.set_attributes(outcome_attributes(result))
-            if result.error is not None:
-                root.set_status(Status(StatusCode.ERROR, result.error))
-                root.set_attribute(error_attributes.ERROR_TYPE, result.termination_reason)
+            if not result.success:
+                why = result.error or summary.cause_label(summary.primary_cause(result) or "")
+                root.set_status(Status(StatusCode.ERROR, why))
+                root.set_attribute(
+                    error_attributes.ERROR_TYPE,
+                    summary.primary_cause(result) or result.termination_reason,
+                )
         return result
 
 
@@ -317,41 +611,23 @@ def trial_result(
     duration_s: float,
     started_at: str,
     trace_id: str | None,
+    attempts: int = 1,
 ) -> TrialResult:
-    """One trial's record, classifying what went wrong (agent or infrastructure)."""
+    """One trial's record, classified by :func:`evaluator.summary.classify`."""
+    outcome = summary.classify(run, crash)
+    reward = run.reward if run is not None else RewardRecord(reward=0.0, note=outcome.error)
+    value = reward.reward if outcome.status != NOT_SCORED and outcome.cause is None else 0.0
     turn_durations = [t.duration_s for t in conversation.turns]
-    infrastructure = False
-    error: str | None = None
-    if run is None:
-        infrastructure = True
-        reason = INFRASTRUCTURE_ERROR
-        error = f"the trial could not run: {type(crash).__name__}: {crash}"
-        reward = RewardRecord(reward=0.0, note=error)
-    else:
-        reason, reward = run.termination_reason, run.reward
-        if isinstance(run.error, EvaluationError):
-            infrastructure = run.error.infrastructure
-            reason = INFRASTRUCTURE_ERROR if infrastructure else AGENT_ERROR
-            error = str(run.error)
-        elif run.error is not None and run.error_side == "user":
-            infrastructure = True
-            reason = INFRASTRUCTURE_ERROR
-            error = f"the user simulator failed: {type(run.error).__name__}: {run.error}"
-        elif run.error is not None:
-            reason = AGENT_ERROR
-            error = f"the agent's turn failed: {type(run.error).__name__}: {run.error}"
-        elif run.evaluation_error is not None:
-            error = run.evaluation_error
-    value = 0.0 if infrastructure else reward.reward
     return TrialResult(
         task_id=task_id,
         trial=trial,
         seed=seed,
         reward=value,
-        success=not infrastructure and scoring.is_successful(value),
-        termination_reason=reason,
-        infrastructure_error=infrastructure,
-        error=error,
+        success=outcome.status != NOT_SCORED and scoring.is_successful(value),
+        termination_reason=outcome.termination_reason,
+        status=outcome.status,
+        cause=outcome.cause,
+        error=outcome.error,
         reward_detail=reward,
         turns=len(conversation.turns),
         tool_calls=run.tool_calls if run else 0,
@@ -367,33 +643,7 @@ def trial_result(
         started_at=started_at,
         turn_records=list(conversation.turns),
         messages=list(run.messages) if run else [],
-    )
-
-
-def scored(trials: Sequence[TrialResult]) -> list[scoring.Scored]:
-    return [
-        scoring.Scored(t.task_id, t.reward, t.termination_reason, t.infrastructure_error)
-        for t in trials
-    ]
-
-
-def summarize(trials: Sequence[TrialResult], duration_s: float) -> RunSummary:
-    kept = scored(trials)
-    return RunSummary(
-        trials=len(trials),
-        counted_trials=len(scoring.counted(kept)),
-        infrastructure_errors=sum(t.infrastructure_error for t in trials),
-        average_reward=scoring.average_reward(kept),
-        success_rate=scoring.success_rate(kept),
-        pass_hat_k=scoring.pass_hat_ks(kept),
-        termination_counts=scoring.termination_counts(kept),
-        tool_calls=sum(t.tool_calls for t in trials),
-        malformed_tool_calls=sum(t.malformed_tool_calls for t in trials),
-        tool_errors=sum(t.tool_errors for t in trials),
-        user_cost=sum(t.user_cost for t in trials),
-        user_input_tokens=sum(t.user_input_tokens for t in trials),
-        user_output_tokens=sum(t.user_output_tokens for t in trials),
-        duration_s=duration_s,
+        attempts=attempts,
     )
 
 
@@ -407,8 +657,8 @@ def task_records(
     trials: Sequence[TrialResult],
     complexity: dict[str, tuple[str, int]],
 ) -> list[TaskRecord]:
-    table = scoring.successes_by_task(scored(trials))
-    failure = scoring.failure_rates(scored(trials))
+    table = scoring.successes_by_task(summary.as_scored(trials))
+    failure = scoring.failure_rates(summary.as_scored(trials))
     records = []
     for task in tasks:
         n, c = table.get(task.id, (0, 0))

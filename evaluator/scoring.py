@@ -2,8 +2,17 @@
 
 Definitions follow tau2 (``tau2.metrics.agent_metrics``): a trial succeeds when its
 reward is 1 within 1e-6; pass^k of a task with ``n`` trials and ``c`` successes is
-C(c, k) / C(n, k), averaged over tasks, for k up to the smallest trial count of any task;
-trials that ended in an infrastructure error are left out before anything is computed.
+C(c, k) / C(n, k), averaged over tasks, for k up to the smallest trial count of any task.
+
+Every trial counts unless it was *not scored*: the evaluator's side failed (the user
+simulator, tau2's evaluator, our code) and retries did not help. A failure on the
+agent's side is scored, with reward 0. Averages cover the scored trials; pass^k covers
+only the tasks whose trials were all scored (a task with a hole would be judged on
+fewer trials than the others), and :func:`pass_hat_k_tasks` says how many those are.
+
+Uncertainty: :func:`wilson_interval` gives a 95% Wilson score interval. Trials of one
+task are not independent, so the sample size is the number of tasks, not of trials:
+5 tasks x 2 trials is 5 observations, and the interval says so.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ class Scored:
     task_id: str
     reward: float
     termination_reason: str
-    infrastructure_error: bool = False
+    scored: bool = True  # False: the evaluator's side failed; left out, with its cause
 
 
 def is_successful(reward: float) -> bool:
@@ -35,8 +44,8 @@ def is_successful(reward: float) -> bool:
 
 
 def counted(trials: Iterable[Scored]) -> list[Scored]:
-    """The trials that count towards scores: infrastructure errors are excluded."""
-    return [t for t in trials if not t.infrastructure_error]
+    """The trials that count towards scores: all but those not scored."""
+    return [t for t in trials if t.scored]
 
 
 def pass_hat_k(num_trials: int, success_count: int, k: int) -> float:
@@ -57,9 +66,29 @@ def successes_by_task(trials: Iterable[Scored]) -> dict[str, tuple[int, int]]:
     return {task: (n, c) for task, (n, c) in table.items()}
 
 
-def pass_hat_ks(trials: Iterable[Scored]) -> dict[int, float]:
-    """pass^k for k = 1 .. the smallest number of counted trials of any task."""
-    table = successes_by_task(trials)
+def whole_tasks(
+    trials: Iterable[Scored], num_trials: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """task id -> (trials, successes), for the tasks whose every trial was scored
+    (and, given ``num_trials``, that have that many: an unfinished run has short tasks)."""
+    trials = list(trials)
+    holes = {t.task_id for t in trials if not t.scored}
+    return {
+        task: (n, c)
+        for task, (n, c) in successes_by_task(trials).items()
+        if task not in holes and (num_trials is None or n >= num_trials)
+    }
+
+
+def pass_hat_k_tasks(trials: Iterable[Scored], num_trials: int | None = None) -> tuple[int, int]:
+    """(tasks pass^k is computed over, tasks in the run)."""
+    trials = list(trials)
+    return len(whole_tasks(trials, num_trials)), len({t.task_id for t in trials})
+
+
+def pass_hat_ks(trials: Iterable[Scored], num_trials: int | None = None) -> dict[int, float]:
+    """pass^k over the wholly scored tasks, for k = 1 .. their smallest trial count."""
+    table = whole_tasks(trials, num_trials)
     if not table:
         return {}
     max_k = min(n for n, _ in table.values())
@@ -80,8 +109,26 @@ def success_rate(trials: Iterable[Scored]) -> float | None:
 
 
 def termination_counts(trials: Iterable[Scored]) -> dict[str, int]:
-    """All trials, infrastructure errors included: they are what this count is for."""
+    """All trials, those not scored included."""
     return dict(Counter(t.termination_reason for t in trials))
+
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(proportion: float, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion observed over ``n`` samples (None if n=0).
+
+    Used for average reward too: a reward in [0, 1] has at most the variance of a
+    pass/fail outcome with the same mean, so the interval errs on the wide side.
+    """
+    if n <= 0:
+        return None
+    p = min(max(proportion, 0.0), 1.0)
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def complexity_score(reference_actions: int, checks: int) -> int:

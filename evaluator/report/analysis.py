@@ -2,7 +2,7 @@
 
 Each agent is one results file (:class:`AgentRun`), joined to the sidecar's SERVER spans
 of its trials' traces. Scores use :mod:`evaluator.scoring`, so they mean what the eval
-command's summary means (infrastructure errors are left out of rates).
+command's summary means (trials not scored are left out of rates, with their cause).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from evaluator import scoring
+from evaluator import scoring, summary
 from evaluator.report.traces import Span, TraceIndex
 from evaluator.results import RunResult, TrialResult, TurnRecord
 
@@ -20,7 +20,7 @@ REWARD_BINS: tuple[str, ...] = ("0", "0 to 0.5", "0.5 to 1", "1")
 TIER_ORDER: tuple[str, ...] = ("easy", "medium", "hard", "expert")
 
 # What went wrong in a failed trial, as chart categories.
-CAUSE_INFRASTRUCTURE = "infrastructure error"
+CAUSE_NOT_SCORED = "not scored"
 CAUSE_AGENT_ERROR = "agent error"
 CAUSE_MALFORMED = "malformed tool call"
 CAUSE_ACTION = "expected action missing"
@@ -84,10 +84,7 @@ def turn_views(trial: TrialResult, index: TraceIndex) -> list[TurnView]:
 
 # --- scores ---------------------------------------------------------------------------
 def _scored(trials: Iterable[TrialResult]) -> list[scoring.Scored]:
-    return [
-        scoring.Scored(t.task_id, t.reward, t.termination_reason, t.infrastructure_error)
-        for t in trials
-    ]
+    return summary.as_scored(list(trials))
 
 
 def pass_hat_k_curve(run: AgentRun) -> list[tuple[float, float]]:
@@ -105,7 +102,7 @@ def reward_bin(reward: float) -> str:
 
 def reward_distribution(run: AgentRun) -> dict[str, float]:
     """Counted trials per reward bin (every bin present)."""
-    counts = Counter(reward_bin(t.reward) for t in run.trials if not t.infrastructure_error)
+    counts = Counter(reward_bin(t.reward) for t in run.trials if t.scored)
     return {name: float(counts.get(name, 0)) for name in REWARD_BINS}
 
 
@@ -118,7 +115,7 @@ def success_by_tier(run: AgentRun) -> dict[str, float]:
     tiers = {t.task_id: t.complexity for t in run.result.tasks}
     totals: dict[str, list[int]] = {}
     for trial in run.trials:
-        if trial.infrastructure_error:
+        if not trial.scored:
             continue
         row = totals.setdefault(tiers.get(trial.task_id, "unknown"), [0, 0])
         row[0] += 1
@@ -143,8 +140,8 @@ def failure_causes(trial: TrialResult) -> list[tuple[str, str]]:
     if trial.success:
         return []
     causes: list[tuple[str, str]] = []
-    if trial.infrastructure_error:
-        return [(CAUSE_INFRASTRUCTURE, trial.error or "the trial could not run")]
+    if not trial.scored:
+        return [(CAUSE_NOT_SCORED, trial.error or "the trial could not be scored")]
     if trial.termination_reason == "agent_error":
         causes.append((CAUSE_AGENT_ERROR, trial.error or "the agent's turn failed"))
     elif trial.termination_reason not in _NORMAL_END:
@@ -178,10 +175,8 @@ def failure_causes(trial: TrialResult) -> list[tuple[str, str]]:
 
 
 def failure_cause_counts(run: AgentRun) -> dict[str, float]:
-    """Failed trials per cause category (a trial counts once per category it shows)."""
-    counts: Counter[str] = Counter()
-    for trial in run.trials:
-        counts.update({category for category, _ in failure_causes(trial)})
+    """Failed trials per cause: each failed trial counts once, under its primary cause."""
+    counts = Counter(summary.cause_label(c) for c in map(summary.primary_cause, run.trials) if c)
     return {cause: float(n) for cause, n in sorted(counts.items())}
 
 

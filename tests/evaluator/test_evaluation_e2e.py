@@ -293,8 +293,10 @@ def test_negative_control_scores_what_tau2_gives_natively(noop: RunningAgent, do
     assert ours == native_noop_rewards(domain, list(sample))
     assert all(t.tool_calls == 0 for t in result.trials)
     for trial in result.trials:
-        if trial.task_id in failed_natively:  # tau2's evaluator raised: recorded, not fatal
+        if trial.task_id in failed_natively:  # tau2's evaluator raised: retried, not scored
             assert trial.error is not None
             assert trial.error.startswith("tau2 evaluation failed")
+            assert (trial.status, trial.cause) == ("not_scored", "tau2_evaluator_failed")
+            assert trial.attempts == 4  # the first try and --max-retries 3
         else:
             assert trial.error is None

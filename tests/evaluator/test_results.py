@@ -11,7 +11,6 @@ from evaluator.results import (
     ResultsFileError,
     RewardRecord,
     RunResult,
-    RunSummary,
     TaskRecord,
     Tau2Info,
     ToolCallRecord,
@@ -21,6 +20,7 @@ from evaluator.results import (
     load_results,
     save_results,
 )
+from evaluator.summary import summarize
 
 
 def sample() -> RunResult:
@@ -31,7 +31,8 @@ def sample() -> RunResult:
         reward=1.0,
         success=True,
         termination_reason="user_stop",
-        infrastructure_error=False,
+        status="scored",
+        cause=None,
         error=None,
         reward_detail=RewardRecord(
             reward=1.0,
@@ -65,6 +66,8 @@ def sample() -> RunResult:
     return RunResult(
         schema_version=SCHEMA_VERSION,
         run_id="r",
+        status="complete",
+        status_note=None,
         started_at="2026-01-01T00:00:00+00:00",
         finished_at="2026-01-01T00:00:01+00:00",
         duration_s=1,
@@ -77,7 +80,7 @@ def sample() -> RunResult:
         config={"domain": "mock"},
         tasks=[TaskRecord("0", "easy", 2, 1, 1, 1, 1, 0.0)],
         trials=[trial],
-        summary=RunSummary(1, 1, 0, 1.0, 1.0, {1: 1.0}, {"user_stop": 1}, 1, 0, 0, 0.0, 0, 0, 1.0),
+        summary=summarize([trial], ["0"], 1.0, 1),
     )
 
 
@@ -120,3 +123,33 @@ def test_errors_name_the_file_and_field(tmp_path: Path) -> None:
         load_results(path)
     with pytest.raises(ResultsFileError, match="cannot read"):
         load_results(tmp_path / "missing.json")
+
+
+def test_a_file_that_is_not_a_results_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ResultsFileError, match=r"other\.json: not a tau2observe results file"):
+        load_results(path)
+
+
+def test_version_1_files_are_upgraded_and_their_broken_trials_become_not_scored(
+    tmp_path: Path,
+) -> None:
+    """Version 1 dropped infrastructure errors silently; read back, they are not scored and
+    the headline says so."""
+    data = json.loads(save_results(sample(), tmp_path / "r.json").read_text())
+    v1 = dict(data, schema_version=1)
+    for key in ("status", "status_note"):
+        del v1[key]
+    good = {k: v for k, v in data["trials"][0].items() if k not in ("status", "cause")}
+    broken = dict(good, trial=1, reward=0.0, success=False, error="reset")
+    v1["trials"] = [dict(good, infrastructure_error=False), dict(broken, infrastructure_error=True)]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    loaded = load_results(path)
+    assert loaded.schema_version == SCHEMA_VERSION
+    assert [t.status for t in loaded.trials] == ["scored", "not_scored"]
+    assert loaded.summary.trials == 2
+    assert loaded.summary.scored_trials == 1
+    assert loaded.summary.not_scored == 1
+    assert loaded.summary.pass_hat_k == {}  # the only task has a hole

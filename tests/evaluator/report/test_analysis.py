@@ -18,7 +18,8 @@ def trial(**changes: Any) -> TrialResult:
         "reward": 0.0,
         "success": False,
         "termination_reason": "user_stop",
-        "infrastructure_error": False,
+        "status": "scored",
+        "cause": None,
         "error": None,
         "reward_detail": RewardRecord(reward=0.0),
         "turns": 2,
@@ -61,9 +62,9 @@ def test_causes_name_the_unmet_checks_and_malformed_calls() -> None:
     ]
 
 
-def test_infrastructure_and_agent_errors_and_early_ends() -> None:
-    infra = trial(infrastructure_error=True, termination_reason="infrastructure_error", error="x")
-    assert analysis.failure_causes(infra) == [(analysis.CAUSE_INFRASTRUCTURE, "x")]
+def test_unscored_trials_agent_errors_and_early_ends() -> None:
+    unscored = trial(status="not_scored", termination_reason="user_error", error="x")
+    assert analysis.failure_causes(unscored) == [(analysis.CAUSE_NOT_SCORED, "x")]
     agent = trial(termination_reason="agent_error", error="the agent's turn failed: boom")
     assert analysis.failure_causes(agent)[0] == (
         analysis.CAUSE_AGENT_ERROR,
