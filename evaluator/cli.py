@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "dashboards": "evaluator.dashboards.cli",
     "metrics": "evaluator.push.cli",
     "report": "evaluator.report.cli",
+    "export": "evaluator.export_cli",
     "demo": "evaluator.demo",
 }
 

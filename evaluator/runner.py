@@ -230,8 +230,8 @@ def _run_units(
                 finished(result)
                 streak = streak + 1 if result.cause in summary.UNREACHABLE_CAUSES else 0
                 limit = config.stop_after_unreachable
-                if limit and streak >= limit:
-                    never = [u for f, u in futures.items() if f.cancel()]
+                if limit and streak == limit:  # once: cancel() is True for the cancelled too
+                    never = [u for f, u in futures.items() if not f.done() and f.cancel()]
                     note = (
                         f"not run: the run stopped after {streak} consecutive trials found "
                         "the agent unreachable (--stop-after-unreachable)"

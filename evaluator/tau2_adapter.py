@@ -36,11 +36,18 @@ from tau2.data_model.message import (  # noqa: E402
     AssistantMessage,
     Message,
     MultiToolMessage,
+    SystemMessage,
     ToolCall,
     ToolMessage,
     UserMessage,
 )
-from tau2.data_model.simulation import RewardInfo, SimulationRun, TerminationReason  # noqa: E402
+from tau2.data_model.simulation import (  # noqa: E402
+    DBCheck,
+    RewardInfo,
+    SimulationRun,
+    TerminationReason,
+)
+from tau2.data_model.tasks import RewardType  # noqa: E402
 from tau2.evaluator.evaluator import EvaluationType, evaluate_simulation  # noqa: E402
 from tau2.orchestrator.orchestrator import Orchestrator, Role  # noqa: E402
 from tau2.registry import registry  # noqa: E402
@@ -60,7 +67,9 @@ from evaluator.results import (  # noqa: E402
     CheckRecord,
     MessageRecord,
     RewardRecord,
+    RunResult,
     ToolCallRecord,
+    TrialResult,
 )
 from evaluator.scripted_user import Act, Incoming, ScriptedUserScript, UserAction  # noqa: E402
 from proxy.errors import UsageError  # noqa: E402
@@ -550,3 +559,127 @@ def _reward_record(info: RewardInfo) -> RewardRecord:
         checks=checks,
         note=str(note) if note is not None else None,
     )
+
+
+# --- tau2's own results format ------------------------------------------------------------
+
+
+def to_tau2_results(result: RunResult) -> tuple[str, int]:
+    """``result`` as tau2's ``Results`` JSON (``tau2 view``, ``compute_metrics``), and how
+    many trials were left out because they were not scored.
+
+    Not-scored trials have no reward to give tau2, which would count them as 0: they are
+    left out, as tau2 leaves out nothing else. Not-run trials become tau2's own skipped
+    samples (``agent_error``, reward 0, ``skipped``). tau2observe's cause of each failure
+    goes into ``reward_info.info``.
+    """
+    from tau2.data_model.simulation import AgentInfo, Info, Results, UserInfo
+
+    config = result.config
+    task_ids = [t.task_id for t in result.tasks]
+    tasks = {t.id: t.raw for t in load_tasks(result.domain, task_ids or None)}
+    env = registry.get_env_constructor(result.domain)()
+    kept = [t for t in result.trials if t.scored]
+    info = Info(
+        git_commit="",
+        num_trials=int(config.get("num_trials") or 1),
+        max_steps=int(config.get("max_steps") or 0),
+        max_errors=int(config.get("max_errors") or 0),
+        user_info=UserInfo(
+            implementation="user_simulator" if result.user.kind == "llm" else "scripted_user",
+            llm=result.user.model,
+            llm_args=dict(result.user.llm_args),
+        ),
+        agent_info=AgentInfo(
+            implementation="a2a_agent",
+            llm=None,
+            llm_args={
+                "endpoint": result.agent.endpoint,
+                "message_format": result.agent.message_format,
+                "tau2observe_run_id": result.run_id,
+            },
+        ),
+        environment_info=env.get_info(),
+        seed=config.get("seed"),
+    )
+    results = Results(
+        timestamp=result.started_at,
+        info=info,
+        tasks=[tasks[t] for t in task_ids if t in tasks],
+        simulations=[_simulation(trial) for trial in kept],
+    )
+    return results.model_dump_json(indent=2), len(result.trials) - len(kept)
+
+
+def _simulation(trial: TrialResult) -> SimulationRun:
+    detail = trial.reward_detail
+    db = None
+    if detail.db_match is not None:
+        db = DBCheck(db_match=detail.db_match, db_reward=detail.breakdown.get("DB", 0.0))
+    note = {"tau2observe_status": trial.status, "tau2observe_cause": trial.cause}
+    if trial.error:
+        note["tau2observe_error"] = trial.error
+    reward_info = RewardInfo(
+        reward=trial.reward,
+        db_check=db,
+        reward_basis=[RewardType(b) for b in detail.basis if b in RewardType.__members__],
+        reward_breakdown={
+            RewardType(k): v for k, v in detail.breakdown.items() if k in RewardType.__members__
+        },
+        info=note,
+    )
+    return SimulationRun(
+        id=f"{trial.task_id}-{trial.trial}-{trial.seed}",
+        task_id=trial.task_id,
+        timestamp=trial.started_at,
+        start_time=trial.started_at,
+        end_time=trial.started_at,
+        duration=trial.duration_s,
+        termination_reason=TerminationReason(trial.termination_reason),
+        agent_cost=None,
+        user_cost=trial.user_cost,
+        reward_info=reward_info,
+        messages=_tau2_messages(trial.messages),
+        trial=trial.trial,
+        seed=trial.seed,
+        skipped=trial.status == "not_run",
+    )
+
+
+def _tau2_messages(records: Sequence[MessageRecord]) -> list[Message]:
+    requestors = {c.id: c.requestor for m in records for c in m.tool_calls}
+    messages: list[Message] = []
+    for m in records:
+        common: dict[str, Any] = {"turn_idx": m.turn_idx, "timestamp": m.timestamp}
+        if m.role == "tool":
+            call_id = m.tool_call_id or ""
+            messages.append(
+                ToolMessage(
+                    id=call_id,
+                    role="tool",
+                    content=m.content,
+                    requestor=requestors.get(call_id, "assistant"),
+                    error=m.error,
+                    **common,
+                )
+            )
+            continue
+        if m.role == "system":
+            messages.append(SystemMessage(role="system", content=m.content, **common))
+            continue
+        calls = [
+            ToolCall(id=c.id, name=c.name, arguments=c.arguments, requestor=c.requestor)
+            for c in m.tool_calls
+        ] or None
+        kind = AssistantMessage if m.role == "assistant" else UserMessage
+        messages.append(
+            kind(
+                role=m.role,
+                content=m.content,
+                tool_calls=calls,
+                cost=m.cost,
+                usage=m.usage,
+                **common,
+            )
+        )
+    return messages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from proxy.errors import UsageError
@@ -126,9 +127,19 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if settings.kind == "llm":
+        from evaluator.llm_check import check_llm
+
+        check_llm(settings.model, settings.llm_args, option="--model")
+    # tau2 logs through loguru, at DEBUG by default: errors only, as in eval, unless
+    # --log-level DEBUG asks for everything. Set before anything imports tau2.
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if args.log_level == "DEBUG" else "ERROR")
     from evaluator.agents.server import serve_forever
 
-    settings = settings_from_args(args)
     try:
         serve_forever(settings)
     except ValueError as exc:  # an unknown --task-set, found while loading tau2

@@ -1,8 +1,11 @@
 """A realistic weak agent: the oracle's plan with seeded, per-task faults.
 
-Fault model. For each recognised task, ``random.Random(f"{seed}:{domain}:{task_id}")``
-draws one outcome, so a seed always yields the same behaviour for the same task
-(whatever the order or concurrency of conversations) and another seed a different mix:
+Fault model. For the n-th conversation (n = 0, 1, ...) about a recognised task,
+``random.Random(f"{seed}:{domain}:{task_id}")`` (n = 0) or ``...:{task_id}:{n}`` draws
+one outcome. A seed always yields the same behaviours for the same task, whatever the
+order or concurrency of conversations (the trials of one task may swap outcomes, but
+their set is fixed), and another seed a different mix. Trials of one task differ, as a
+real agent's do, so pass^k falls as k grows:
 
 ============== ====== ==================================================================
 outcome        chance what the agent does
@@ -30,6 +33,7 @@ termination metrics vary from task to task.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,8 +55,9 @@ WRITE_BIAS = 0.75
 GIVE_UP_REPLY = "I'm sorry, but I'm not able to complete this request. Please try again later."
 
 
-def task_rng(seed: int, task: TaskScript) -> random.Random:
-    return random.Random(f"{seed}:{task.domain}:{task.task_id}")
+def task_rng(seed: int, task: TaskScript, occurrence: int = 0) -> random.Random:
+    key = f"{seed}:{task.domain}:{task.task_id}"
+    return random.Random(key if occurrence == 0 else f"{key}:{occurrence}")
 
 
 def draw_outcome(rng: random.Random) -> str:
@@ -60,9 +65,10 @@ def draw_outcome(rng: random.Random) -> str:
     return next(name for name, bound in OUTCOMES if roll < bound)
 
 
-def flawed_plan(task: TaskScript, seed: int) -> tuple[str, Plan]:
-    """The outcome drawn for ``task`` under ``seed``, and the plan that carries it out."""
-    rng = task_rng(seed, task)
+def flawed_plan(task: TaskScript, seed: int, occurrence: int = 0) -> tuple[str, Plan]:
+    """The outcome drawn for the ``occurrence``-th conversation about ``task`` under
+    ``seed``, and the plan that carries it out."""
+    rng = task_rng(seed, task, occurrence)
     outcome = draw_outcome(rng)
     plan = reference_plan(task)
     calls = len(task.actions)  # the plan's first ``calls`` steps are the tool calls
@@ -143,6 +149,10 @@ class FlawedAgent(OracleAgent):
     ) -> None:
         super().__init__(task_sets, max_contexts)
         self.seed = seed
+        self._conversations: Counter[tuple[str, str]] = Counter()
 
     def plan(self, task: TaskScript) -> Plan:
-        return flawed_plan(task, self.seed)[1]
+        key = (task.domain, task.task_id)
+        occurrence = self._conversations[key]
+        self._conversations[key] += 1
+        return flawed_plan(task, self.seed, occurrence)[1]

@@ -5,6 +5,8 @@ the user's first words; every later message is a user turn. The model is expecte
 follow the evaluator's format instructions, so its answer goes back unchanged, in
 whichever format the evaluator asked for. ``llm_args`` go to ``litellm.acompletion`` as
 keyword arguments (``temperature``, ``api_base``, or ``mock_response`` to run offline).
+A model failure goes back as a JSON-RPC internal error naming the model and the error
+type (never the provider's message, which may quote credentials).
 """
 
 from __future__ import annotations
@@ -59,10 +61,14 @@ class LlmAgent:
         prior = history or []
         try:
             answer = await self._complete([*prior, *turn])
-        except Exception as exc:  # any provider failure becomes a reply, not a crash
+        except Exception as exc:
+            # A JSON-RPC error, not an apology: the evaluator must see that the model failed,
+            # not score a polite non-answer as the agent's reply.
+            from a2a.utils.errors import InternalError
+
             log.warning("model %s failed: %s", self.model, type(exc).__name__)
             log.debug("model %s failure", self.model, exc_info=True)
-            return f"I'm sorry, something went wrong on my side ({type(exc).__name__})."
+            raise InternalError(f"model {self.model} failed: {type(exc).__name__}") from None
         answer = answer.strip() or EMPTY_ANSWER_REPLY
         self.contexts.put(context_id, [*prior, *turn, {"role": "assistant", "content": answer}])
         return answer

@@ -85,7 +85,9 @@ class AgentSettings:
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError("public_url", self.public_url, "must be an http(s) URL")
         if self.kind == "llm" and not self.model:
-            raise SettingsError("model", self.model, "the llm agent needs a litellm model name")
+            raise SettingsError(
+                "--model", self.model, "the llm agent needs a litellm model name"
+            )
         if self.kind != "llm" and (self.model or self.llm_args):
             raise SettingsError(
                 "model", self.model, f"only the llm agent uses a model, not {self.kind}"

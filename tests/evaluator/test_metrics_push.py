@@ -345,8 +345,8 @@ def test_failures_and_unscored_trials_derive_as_over_otlp() -> None:
     try:
         metrics = EvaluatorMetrics(provider)
         for trial in run.trials:
-            metrics.record_trial(run.domain, run.agent.name, "easy", trial)
-        metrics.record_run(run.domain, run.agent.name, run.summary)
+            metrics.record_trial(run.domain, run.agent.name, "easy", trial, run.run_id)
+        metrics.record_run(run.domain, run.agent.name, run.summary, run.run_id)
         data = reader.get_metrics_data()
     finally:
         provider.shutdown()

@@ -132,3 +132,27 @@ def test_faults_land_mostly_on_writes(index: TaskIndex) -> None:
                 hit_writes += gold.writes
     assert hits >= 5
     assert hit_writes / hits > 0.5
+
+
+async def test_each_trial_of_a_task_draws_its_own_faults(index: TaskIndex) -> None:
+    """A task's second conversation is a new draw, so pass^k can fall as k grows; the
+    draws are the same for the same seed."""
+
+    async def conversation(agent: OracleAgent, domain: str, task_id: str, n: int) -> list[str]:
+        said = task_material(domain, task_id).user_text
+        context = f"{domain}-{task_id}-{n}"
+        replies = [await agent.reply(context, opening("tau2", domain, said))]
+        for _ in range(8):
+            replies.append(await agent.reply(context, tool_result("tau2", "{}")))
+        return replies
+
+    runs = []
+    for _ in range(2):
+        agent = FlawedAgent(seed=3)
+        runs.append(
+            [[await conversation(agent, d, t, n) for n in range(2)] for d, t in TRANSCRIPT_TASKS]
+        )
+    assert runs[0] == runs[1]
+    assert any(first != second for first, second in runs[0])
+    plans = [flawed_plan(t, 3, n)[0] for t in all_tasks(index)[:40] for n in range(2)]
+    assert plans != [flawed_plan(t, 3)[0] for t in all_tasks(index)[:40] for _ in range(2)]

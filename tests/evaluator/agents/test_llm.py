@@ -40,10 +40,12 @@ async def test_plain_openings_get_a_generic_system_prompt() -> None:
     assert history[0] == {"role": "system", "content": FALLBACK_SYSTEM_PROMPT}
 
 
-async def test_provider_errors_become_a_reply_and_leave_no_trace() -> None:
+async def test_provider_errors_become_a_json_rpc_error_and_leave_no_trace() -> None:
+    from a2a.utils.errors import InternalError
+
     agent = LlmAgent("gpt-4.1", {"mock_response": "litellm.RateLimitError"})
-    reply = await agent.reply("ctx", "hi there")
-    assert "RateLimitError" in reply
+    with pytest.raises(InternalError, match=r"model gpt-4\.1 failed: RateLimitError"):
+        await agent.reply("ctx", "hi there")
     assert "ctx" not in agent.contexts
 
 
