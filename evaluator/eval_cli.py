@@ -49,7 +49,12 @@ Example:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to evaluate")
-    what.add_argument("--domain", required=True, help="tau2 domain: airline, retail, telecom, mock")
+    what.add_argument(
+        "--domain",
+        required=True,
+        help="tau2 domain: airline, retail, telecom, mock, vacation_rental, a domain on "
+        "TAU2OBSERVE_DOMAINS, or a domain folder's path (./my_domain)",
+    )
     what.add_argument(
         "--agent-a2a-endpoint", required=True, metavar="URL", help="base URL of the A2A agent"
     )
@@ -128,6 +133,17 @@ def _user_llm_args(text: str) -> dict[str, Any]:
     return value
 
 
+def domain_name(spec: str) -> str:
+    """A domain folder's path (``./my_domain``) becomes the name it is registered under."""
+    from evaluator.domains.folder import looks_like_path
+
+    if not looks_like_path(spec):
+        return spec
+    from evaluator import tau2_adapter
+
+    return tau2_adapter.use_domain(spec)
+
+
 def build_config(args: argparse.Namespace) -> Any:
     from evaluator.config import EvalConfig, ProxyMode
 
@@ -135,7 +151,7 @@ def build_config(args: argparse.Namespace) -> Any:
         raise UsageError("--user llm needs --user-llm MODEL (a litellm model string)")
     mode: ProxyMode = "none" if args.no_proxy else ("url" if args.proxy_url else "in-process")
     return EvalConfig(
-        domain=args.domain,
+        domain=domain_name(args.domain),
         agent_endpoint=args.agent_a2a_endpoint,
         num_tasks=args.num_tasks,
         task_ids=tuple(args.task_ids or ()),
