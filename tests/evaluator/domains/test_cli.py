@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,9 +28,9 @@ def test_list_names_the_built_in_domain(capsys: pytest.CaptureFixture[str]) -> N
 def test_check_exits_1_and_prints_each_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def wrong_tool(tasks: list[dict[str, object]]) -> None:
+    def wrong_tool(tasks: list[dict[str, Any]]) -> None:
         criteria = task(tasks, "refund_quote_only")["evaluation_criteria"]
-        criteria["actions"][0]["name"] = "get_reservation"  # type: ignore[index]
+        criteria["actions"][0]["name"] = "get_reservation"
 
     folder = copy_domain(tmp_path, "cli_broken", wrong_tool)
     argv = ["domain", "check", str(folder), "--task-ids", "refund_quote_only"]
