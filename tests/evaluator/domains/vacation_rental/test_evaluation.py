@@ -20,14 +20,15 @@ HOST_DECISIONS = 17  # tasks whose reward includes ACTION: the host must be aske
 
 @pytest.fixture(scope="module")
 def agents() -> Iterator[dict[str, RunningAgent]]:
-    kinds = ("oracle", "always-approve", "always-deny", "noop")
+    kinds = ("oracle", "always-approve", "always-deny", "noop", "flawed")
     with (
         serve_in_thread(AgentSettings(kind="oracle")) as oracle,
         serve_in_thread(AgentSettings(kind="always-approve")) as approve,
         serve_in_thread(AgentSettings(kind="always-deny")) as deny,
         serve_in_thread(AgentSettings(kind="noop")) as noop,
+        serve_in_thread(AgentSettings(kind="flawed")) as flawed,
     ):
-        yield dict(zip(kinds, (oracle, approve, deny, noop), strict=True))
+        yield dict(zip(kinds, (oracle, approve, deny, noop, flawed), strict=True))
 
 
 def test_oracle_full_marks_on_every_task_through_the_sidecar(
@@ -72,6 +73,16 @@ def test_noop_scores_what_tau2_gives_natively_task_by_task(
     assert all(t.tool_calls == 0 for t in result.trials)
     # refusing every request is right where the right answer is no and nothing is to say
     assert {k for k, v in ours.items() if v == 1.0} == {"cancel_someone_elses_reservation"}
+
+
+def test_the_flawed_agent_fails_some_tasks_in_its_own_ways(
+    agents: dict[str, RunningAgent],
+) -> None:
+    sample = tuple(t.id for t in tau2_tasks(DOMAIN)[::3])  # 12 tasks
+    result = evaluate(domain=DOMAIN, agent_endpoint=agents["flawed"].url, task_ids=sample).result
+    passed = sum(t.success for t in result.trials)
+    assert 0 < passed < len(sample)
+    assert result.summary.malformed_tool_calls + result.summary.tool_errors > 0
 
 
 def test_the_oracle_tells_the_paired_tasks_apart() -> None:
