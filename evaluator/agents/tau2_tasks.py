@@ -64,7 +64,7 @@ def load_domains(task_sets: Sequence[str] = DEFAULT_TASK_SETS) -> tuple[DomainTa
     registry = _registry()
     by_domain: dict[str, dict[str, TaskScript]] = {}
     for spec in task_sets:
-        task_set = _register(spec, registry.get_task_sets())
+        task_set = _task_set_name(spec, registry.get_task_sets())
         known_sets = registry.get_task_sets()
         if task_set not in known_sets:
             raise ValueError(f"task set {task_set!r} is not one of {sorted(known_sets)}")
@@ -78,18 +78,11 @@ def load_domains(task_sets: Sequence[str] = DEFAULT_TASK_SETS) -> tuple[DomainTa
         environment = registry.get_env_constructor(domain)()
         tool_names = frozenset(tool.name for tool in environment.get_tools())
         writes = frozenset(name for name in tool_names if _writes(environment, name))
-
-        def typed(actions: tuple[GoldAction, ...], writes: frozenset[str] = writes) -> Any:
-            return tuple(
-                replace(a, writes=a.name in writes, transfers=a.name == TRANSFER_TOOL)
-                for a in actions
-            )
-
         tasks = tuple(
             replace(
                 script,
-                actions=typed(script.actions),
-                requested=None if script.requested is None else typed(script.requested),
+                actions=_typed(script.actions, writes),
+                requested=None if script.requested is None else _typed(script.requested, writes),
             )
             for script in scripts.values()
         )
@@ -100,7 +93,13 @@ def load_domains(task_sets: Sequence[str] = DEFAULT_TASK_SETS) -> tuple[DomainTa
 TRANSFER_TOOL = "transfer_to_human_agents"
 
 
-def _register(spec: str, known_sets: Sequence[str]) -> str:
+def _typed(actions: tuple[GoldAction, ...], writes: frozenset[str]) -> tuple[GoldAction, ...]:
+    return tuple(
+        replace(a, writes=a.name in writes, transfers=a.name == TRANSFER_TOOL) for a in actions
+    )
+
+
+def _task_set_name(spec: str, known_sets: Sequence[str]) -> str:
     """A task set tau2 knows already, or a domain from a folder, loaded under its name."""
     if spec in known_sets:
         return spec
