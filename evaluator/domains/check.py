@@ -227,7 +227,7 @@ def _check_call(
                 )
             )
     try:
-        params.model_validate(dict(arguments))
+        params.model_validate(dict(arguments), strict=True)
     except ValidationError as exc:
         for error in exc.errors():
             loc = ".".join(str(part) for part in error["loc"])

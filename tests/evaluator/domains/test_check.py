@@ -39,7 +39,7 @@ def test_a_task_expecting_a_tool_that_does_not_exist_is_caught(tmp_path: Path) -
 def break_many(tasks: list[dict[str, Any]]) -> None:
     tasks[1]["id"] = tasks[0]["id"]  # a duplicate id
     cancel = task(tasks, "cancel_moderate_ahead")["evaluation_criteria"]["actions"][-1]
-    cancel["arguments"]["refund_amount"] = "a lot"  # not a number
+    cancel["arguments"]["refund_amount"] = "610"  # a number as text: an agent sends 610
     cancel["arguments"]["currency"] = "EUR"  # no such parameter
     quote = task(tasks, "refund_quote_only")["evaluation_criteria"]
     quote["communicate_info"] = ["1,000"]
