@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "report": "evaluator.report.cli",
     "export": "evaluator.export_cli",
     "demo": "evaluator.demo",
+    "domain": "evaluator.domains.cli",
 }
 
 DESCRIPTION = """\

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from proxy.telemetry import Telemetry
 
 HELP = "the offline demo: sample agents, the sidecar, tau2 evaluations, traces and the report"
-DEMO_KINDS = ("oracle", "flawed", "noop")
+DEMO_KINDS = ("oracle", "flawed", "noop", "always-approve", "always-deny")
 TRACES_FILE = "traces.jsonl"
 METRICS_FILE = "metrics.jsonl"
 REPORT_FILE = "report.html"
@@ -59,7 +60,12 @@ to that collector. Progress goes to stderr; Ctrl-C stops everything cleanly.
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--domain", default="airline", help="tau2 domain (default: %(default)s)")
+    parser.add_argument(
+        "--domain",
+        default="airline",
+        help="tau2 domain, by name (airline, vacation_rental, ...) or a domain folder's path "
+        "(default: %(default)s)",
+    )
     parser.add_argument(
         "--num-tasks", type=int, default=5, metavar="N", help="first N tasks (default: 5)"
     )
@@ -172,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
     from evaluator import tau2_adapter
 
     plan = plan_from(args)
+    # a folder's path becomes the name it is registered under, for results and report
+    plan = dataclasses.replace(plan, domain=tau2_adapter.use_domain(plan.domain))
     for name in ("httpx", "a2a", "aiohttp.access", "uvicorn", "uvicorn.error"):
         logging.getLogger(name).setLevel(logging.WARNING)
     tau2_adapter.quiet_logs("DEBUG" if args.log_level == "DEBUG" else "ERROR")
@@ -266,11 +274,15 @@ class Endpoints:
 def demo_services(plan: DemoPlan, telemetry: Telemetry, err: Console) -> Iterator[Endpoints]:
     """The sample agents and the sidecar, stopped on the way out whatever happens."""
     from evaluator.agents import AgentSettings, serve_in_thread
+    from evaluator.agents.tau2_tasks import DEFAULT_TASK_SETS
     from evaluator.event_loop import BackgroundLoop
 
+    task_sets = tuple(dict.fromkeys([*DEFAULT_TASK_SETS, plan.domain]))
     with contextlib.ExitStack() as stack:
         agents = {
-            kind: stack.enter_context(serve_in_thread(AgentSettings(kind=kind)))  # type: ignore[arg-type]
+            kind: stack.enter_context(
+                serve_in_thread(AgentSettings(kind=kind, task_sets=task_sets))  # type: ignore[arg-type]
+            )
             for kind in plan.kinds
         }
         loop = stack.enter_context(BackgroundLoop("tau2observe-demo-sidecar"))

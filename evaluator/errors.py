@@ -2,8 +2,9 @@
 
     Tau2ObserveError                      (proxy.errors)
      ├── UsageError                       bad command line (the dispatcher exits 2)
-     │    ├── UnknownDomain               --domain names no domain tau2 ships
-     │    └── UnknownTask                 --task-ids names a task the domain lacks
+     │    ├── UnknownDomain               --domain names no domain tau2 or a folder has
+     │    ├── UnknownTask                 --task-ids names a task the domain lacks
+     │    └── DomainFolderError           a --domain folder that cannot be loaded
      └── EvaluationError                  one A2A exchange or agent failed
           ├── AgentUnreachable            connection refused, DNS, reset      (infrastructure)
           ├── AgentTimeout                no answer within --agent-a2a-timeout (infrastructure)
@@ -23,7 +24,11 @@ from proxy.errors import Tau2ObserveError, UsageError
 
 class UnknownDomain(UsageError):
     def __init__(self, domain: str, known: list[str]) -> None:
-        super().__init__(f"--domain {domain!r}: unknown domain; tau2 ships {', '.join(known)}")
+        super().__init__(
+            f"--domain {domain!r}: unknown domain; known: {', '.join(known)} "
+            "(or give a domain folder's path, such as ./my_domain, or add its parent "
+            "folder to TAU2OBSERVE_DOMAINS)"
+        )
 
 
 class UnknownTask(UsageError):

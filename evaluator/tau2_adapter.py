@@ -55,7 +55,7 @@ from tau2.user.base import STOP, BaseUser, UserState  # noqa: E402
 from tau2.user.user_simulator import UserSimulator  # noqa: E402
 from tau2.utils.utils import get_now  # noqa: E402
 
-from evaluator.errors import UnknownDomain, UnknownTask  # noqa: E402
+from evaluator.errors import UnknownTask  # noqa: E402
 from evaluator.formats import (  # noqa: E402
     AgentAction,
     PriorMessage,
@@ -102,7 +102,27 @@ def quiet_logs(level: str | None = "ERROR") -> None:
 
 
 def domains() -> list[str]:
+    """The domains tau2 has registered so far (its own, and folders loaded already)."""
     return list(registry.get_info().domains)
+
+
+def known_domains() -> list[str]:
+    """Every domain ``--domain`` accepts by name: tau2's, tau2observe's, the search path's."""
+    from evaluator.domains.registration import known_domains as names
+
+    return names()
+
+
+def use_domain(spec: str) -> str:
+    """The registered name of ``spec``, a domain name or a domain folder's path.
+
+    Domains outside tau2 (built into tau2observe, on ``TAU2OBSERVE_DOMAINS``, or a
+    folder) are loaded into tau2's registry the first time they are named. Raises
+    UnknownDomain, or DomainFolderError for a folder that cannot be loaded.
+    """
+    from evaluator.domains.registration import resolve
+
+    return resolve(spec)
 
 
 @dataclass(frozen=True)
@@ -142,9 +162,7 @@ def load_tasks(
 ) -> list[Tau2Task]:
     """The selected tasks, as tau2 selects them: the task set (default: the domain's own),
     its split, then ``task_ids`` (in the order given), then the first ``num_tasks``."""
-    known = domains()
-    if domain not in known:
-        raise UnknownDomain(domain, known)
+    domain = use_domain(domain)
     name = task_set or domain
     sets = task_sets()
     if name not in sets:
@@ -207,7 +225,7 @@ class DomainSurface:
 
 
 def domain_surface(domain: str) -> DomainSurface:
-    env = registry.get_env_constructor(domain)()
+    env = registry.get_env_constructor(use_domain(domain))()
     tools = []
     for tool in env.get_tools():
         schema = tool.openai_schema["function"]
@@ -414,6 +432,7 @@ def run_trial(
     far is kept and the trial ends as ``agent_error`` or ``user_error`` (reward 0, as tau2
     gives any conversation that did not end with a stop).
     """
+    domain = use_domain(domain)
     env = registry.get_env_constructor(domain)()
     agent = ForwardingAgent(env.get_tools(), env.get_policy(), turn)
     orchestrator = Orchestrator(

@@ -12,7 +12,7 @@ from proxy.errors import UsageError
 if TYPE_CHECKING:
     from evaluator.agents.server import AgentSettings
 
-HELP = "run a sample purple agent (llm, oracle, flawed, noop) as an A2A server"
+HELP = "run a sample purple agent (llm, oracle, flawed, noop, always-approve/deny) as A2A"
 
 DESCRIPTION = """\
 Run a sample purple agent, the agent under test in a tau2 evaluation, as a real A2A
@@ -28,6 +28,11 @@ kinds:
           arguments, skipped actions, giving up): a realistic spread of results,
           reproducible with --seed
   noop    never calls a tool: the negative control
+  always-approve, always-deny
+          recognise the task like the oracle, make its lookups, then grant every
+          request as the user asked (approve) or change nothing (deny); both state the
+          information the task expects. A domain whose right answers depend on who
+          decides (vacation_rental) fails each of them on a large share of tasks
 
 Every agent reads both wire formats, detected from the first message of a context:
 tau2 (<available_tools>, {"tool_call": ...} replies) and AgentBeats (<json>{"name":
@@ -35,13 +40,11 @@ tau2 (<available_tools>, {"tool_call": ...} replies) and AgentBeats (<json>{"nam
 recent --max-contexts conversations.
 """
 
-KIND_NAMES = ("llm", "oracle", "flawed", "noop")
+KIND_NAMES = ("llm", "oracle", "flawed", "noop", "always-approve", "always-deny")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "kind", choices=KIND_NAMES, metavar="KIND", help="llm, oracle, flawed or noop"
-    )
+    parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help=", ".join(KIND_NAMES))
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
@@ -89,8 +92,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="task_sets",
         metavar="NAME",
-        help="tau2 task set the oracle and flawed agents recognise (repeatable; default: "
-        "mock, airline, retail, telecom)",
+        help="tau2 task set, domain name or domain folder the oracle-based agents recognise "
+        "(repeatable; default: mock, airline, retail, telecom, vacation_rental and the "
+        "domains on TAU2OBSERVE_DOMAINS)",
     )
 
 
@@ -106,7 +110,7 @@ def parse_llm_args(raw: str) -> dict[str, Any]:
 
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     from evaluator.agents.server import AgentSettings
-    from evaluator.agents.tau2_tasks import DEFAULT_TASK_SETS
+    from evaluator.agents.tau2_tasks import default_task_sets
 
     settings = AgentSettings(
         kind=args.kind,
@@ -120,7 +124,7 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
         model=args.model,
         llm_args=parse_llm_args(args.llm_args),
         max_contexts=args.max_contexts,
-        task_sets=tuple(args.task_sets or DEFAULT_TASK_SETS),
+        task_sets=tuple(args.task_sets or default_task_sets()),
     )
     settings.validate()
     return settings

@@ -40,7 +40,7 @@ from proxy.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
-AgentKind = Literal["llm", "oracle", "flawed", "noop"]
+AgentKind = Literal["llm", "oracle", "flawed", "noop", "always-approve", "always-deny"]
 ProtocolChoice = Literal["both", "1.0", "0.3"]
 ReplyPattern = Literal["message", "task"]
 
@@ -49,6 +49,8 @@ KINDS: dict[str, str] = {
     "oracle": "replays each task's reference actions, recognised from the conversation",
     "flawed": "the oracle with seeded faults: malformed calls, wrong arguments, giving up",
     "noop": "never calls a tool; answers every message with a polite refusal",
+    "always-approve": "recognises the task like the oracle, then grants every request as asked",
+    "always-deny": "recognises the task like the oracle, then refuses every request",
 }
 PROTOCOLS: tuple[str, ...] = ("both", "1.0", "0.3")
 REPLY_PATTERNS: tuple[str, ...] = ("message", "task")
@@ -85,9 +87,7 @@ class AgentSettings:
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError("public_url", self.public_url, "must be an http(s) URL")
         if self.kind == "llm" and not self.model:
-            raise SettingsError(
-                "--model", self.model, "the llm agent needs a litellm model name"
-            )
+            raise SettingsError("--model", self.model, "the llm agent needs a litellm model name")
         if self.kind != "llm" and (self.model or self.llm_args):
             raise SettingsError(
                 "model", self.model, f"only the llm agent uses a model, not {self.kind}"
@@ -120,6 +120,14 @@ def build_agent(settings: AgentSettings) -> ConversationalAgent:
         from evaluator.agents.flawed import FlawedAgent
 
         return FlawedAgent(settings.seed, settings.task_sets, settings.max_contexts)
+    if settings.kind == "always-approve":
+        from evaluator.agents.one_way import AlwaysApproveAgent
+
+        return AlwaysApproveAgent(settings.task_sets, settings.max_contexts)
+    if settings.kind == "always-deny":
+        from evaluator.agents.one_way import AlwaysDenyAgent
+
+        return AlwaysDenyAgent(settings.task_sets, settings.max_contexts)
     from evaluator.agents.noop import NoopAgent
 
     return NoopAgent(settings.max_contexts)
