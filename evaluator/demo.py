@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.progress import trial_line
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -109,6 +110,11 @@ def plan_from(args: argparse.Namespace, now: datetime | None = None) -> DemoPlan
         if value < 1:
             raise UsageError(f"{option}={value}: must be at least 1")
     kinds = tuple(dict.fromkeys(args.agents))
+    if len(kinds) < len(args.agents):
+        raise UsageError(
+            f"--agents {' '.join(args.agents)}: each agent once; a second run of the same "
+            "deterministic agent would show the same numbers"
+        )
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     output = args.output or Path("out") / f"demo-{stamp}"
     if output.exists() and not output.is_dir():
@@ -158,11 +164,8 @@ class Progress:
             self._done[agent] += 1
             self._bars.advance(self._ids[agent])
             if not self._live:
-                verdict = "pass" if trial.success else "fail"
                 self._console.print(
-                    f"{agent}: {self._done[agent]}/{self._total[agent]} task {trial.task_id} "
-                    f"trial {trial.trial}: {verdict}, reward {trial.reward:.2f} "
-                    f"({trial.termination_reason})",
+                    f"{agent}: {self._done[agent]}/{self._total[agent]} {trial_line(trial)}",
                     markup=False,
                     highlight=False,
                 )

@@ -338,6 +338,12 @@ def run(args: argparse.Namespace) -> int:
         )
     print_summary(result, out)
     print(f"results written to {chosen[0]}", file=sys.stdout, flush=True)
+    if not telemetry.description:  # the per-turn timings are in the results all the same
+        print(
+            "tau2observe eval: note: the spans (the sidecar's per-exchange view) were not "
+            "kept: pass --trace-file PATH or set OTEL_EXPORTER_OTLP_ENDPOINT",
+            file=sys.stderr,
+        )
     return exit_status(result.status)
 
 

@@ -140,7 +140,9 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     afile.write_text("")
     with pytest.raises(UsageError, match="not a folder"):
         plan_from(Namespace(**{**base, "output": afile}))
-    plan = plan_from(Namespace(**{**base, "agents": ["oracle", "oracle", "noop"]}))
+    with pytest.raises(UsageError, match="--agents oracle oracle noop: each agent once"):
+        plan_from(Namespace(**{**base, "agents": ["oracle", "oracle", "noop"]}))
+    plan = plan_from(Namespace(**{**base, "agents": ["oracle", "noop"]}))
     assert plan.kinds == ("oracle", "noop")
     assert plan.output.parts[0] == "out"
     assert plan.output.name.startswith("demo-")

@@ -90,6 +90,7 @@ def test_progress_is_one_line_per_trial_off_a_terminal_and_the_summary_says_what
     assert "scored 4 of 4 trials" in captured.out
     assert "95% intervals (Wilson, n = 2 tasks)" in captured.out
     assert "not tau2 scores" not in captured.err  # the oracle is one of ours
+    assert "the spans (the sidecar's per-exchange view) were not kept" in captured.err
     assert json.loads(path.read_text())["status"] == "complete"
 
 
