@@ -26,7 +26,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +207,36 @@ def run_evaluation(
     return final
 
 
+class UnreachableStreak:
+    """Consecutive trials that found the agent unreachable, across the pool's threads.
+
+    Checked by each unit before it starts, so that once ``limit`` trials in a row found
+    nobody answering, the units not yet started are recorded as not run, whatever the
+    race between the pool's threads and the thread collecting results.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._streak = 0
+        self._lock = threading.Lock()
+
+    def record(self, result: TrialResult) -> None:
+        with self._lock:
+            unreachable = result.cause in summary.UNREACHABLE_CAUSES
+            self._streak = self._streak + 1 if unreachable else 0
+
+    @property
+    def tripped(self) -> bool:
+        with self._lock:
+            return bool(self._limit) and self._streak >= self._limit
+
+    def note(self) -> str:
+        return (
+            f"not run: the run stopped after {self._limit} consecutive trials found the "
+            "agent unreachable (--stop-after-unreachable)"
+        )
+
+
 def _run_units(
     todo: Sequence[Unit],
     tasks: dict[str, Tau2Task],
@@ -215,29 +245,22 @@ def _run_units(
     finished: Callable[[TrialResult], None],
 ) -> None:
     """Run ``todo`` on the pool; stop early when the agent stops answering."""
-    streak = 0
+    streak = UnreachableStreak(config.stop_after_unreachable)
+
+    def unit_of_work(unit: Unit) -> TrialResult:
+        if streak.tripped:
+            return not_run_result(unit, streak.note())
+        result = runner.run(tasks[unit.task_id], unit.trial, unit.seed)
+        streak.record(result)
+        return result
+
     with ThreadPoolExecutor(
         max_workers=config.max_concurrency, thread_name_prefix="tau2-trial"
     ) as pool:
-        futures: dict[Future[TrialResult], Unit] = {
-            pool.submit(runner.run, tasks[u.task_id], u.trial, u.seed): u for u in todo
-        }
+        futures = [pool.submit(unit_of_work, unit) for unit in todo]
         try:
             for future in as_completed(futures):
-                if future.cancelled():
-                    continue
-                result = future.result()
-                finished(result)
-                streak = streak + 1 if result.cause in summary.UNREACHABLE_CAUSES else 0
-                limit = config.stop_after_unreachable
-                if limit and streak == limit:  # once: cancel() is True for the cancelled too
-                    never = [u for f, u in futures.items() if not f.done() and f.cancel()]
-                    note = (
-                        f"not run: the run stopped after {streak} consecutive trials found "
-                        "the agent unreachable (--stop-after-unreachable)"
-                    )
-                    for unit in never:
-                        finished(not_run_result(unit, note))
+                finished(future.result())
         except BaseException:
             # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
             pool.shutdown(wait=False, cancel_futures=True)
