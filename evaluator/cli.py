@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "evaluator.push.cli",
     "report": "evaluator.report.cli",
     "export": "evaluator.export_cli",
+    "merge": "evaluator.merge_cli",
     "demo": "evaluator.demo",
     "domain": "evaluator.domains.cli",
 }
