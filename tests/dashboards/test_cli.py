@@ -13,11 +13,9 @@ from evaluator.dashboards.errors import DashboardsError
 from tests.dashboards.conftest import REPO_DASHBOARDS
 
 
-def validated(folder: Path, captured: pytest.CaptureResult[str]) -> bool:
+def validated(folder: Path, out: str, err: str) -> bool:
     """validate ran on the definitions in ``folder`` (whether or not they pass)."""
-    return f"definitions from {folder}\n" in captured.err and (
-        "are valid" in captured.out or f"{folder}/" in captured.err
-    )
+    return f"definitions from {folder}\n" in err and ("are valid" in out or f"{folder}/" in err)
 
 
 def test_it_walks_up_from_the_current_folder(
@@ -31,7 +29,7 @@ def test_it_walks_up_from_the_current_folder(
     )
     monkeypatch.chdir(deeper)
     main(["dashboards", "validate"])
-    assert validated(tmp_path / "project" / "dashboards", capsys.readouterr())
+    assert validated(tmp_path / "project" / "dashboards", *capsys.readouterr())
 
 
 def test_outside_any_checkout_it_uses_the_packages_own(
@@ -39,7 +37,7 @@ def test_outside_any_checkout_it_uses_the_packages_own(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no dashboards/ here or above: the editable checkout's
     main(["dashboards", "validate"])
-    assert validated(PACKAGE_CHECKOUT / "dashboards", capsys.readouterr())
+    assert validated(PACKAGE_CHECKOUT / "dashboards", *capsys.readouterr())
 
 
 def test_when_nothing_is_found_it_says_to_pass_dir_before_the_action(tmp_path: Path) -> None:
