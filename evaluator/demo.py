@@ -400,8 +400,9 @@ def print_summary(summaries: Sequence[AgentSummary], console: Console) -> None:
 
     ks = sorted({k for s in summaries for k in s.pass_hat_k})
     table = Table(title="tau2observe demo")
-    for column in ("agent", *(f"pass^{k}" for k in ks), "avg reward", "scores cover"):
-        table.add_column(column)
+    for column in ("agent", *(f"pass^{k}" for k in ks), "avg reward"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("scores cover")
     table.add_column("failed trials by cause")
     table.add_column("turn latency (p50, p95)")
     for s in ranking(summaries):

@@ -50,7 +50,7 @@ svg.chart{display:block;max-width:100%;height:auto}
 .alert-inline{margin:8px 0 0;padding:6px 10px;background:#fff8e1;border-radius:4px}
 .headline{font-weight:600;margin:4px 0 8px}
 table.config th{width:150px;text-transform:none;font-size:13px}
-td.covers{min-width:170px}
+td.covers{min-width:150px}td.run{white-space:nowrap}.scroll{overflow-x:auto}
 .latency-source{white-space:normal;display:inline-block;max-width:170px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 details.trial{background:#fff;border:1px solid var(--line);border-radius:8px;margin:6px 0}
@@ -135,7 +135,6 @@ def render_page(
         comparison_table(summaries, runs),
         task_differences_table(runs),
         comparison_charts(runs),
-        termination_table(runs),
         "</section>",
         '<section id="runs"><h2>How each run was made</h2>',
         "".join(run_configuration(run) for run in runs),
@@ -189,10 +188,13 @@ def with_interval(value: float | None, interval: Sequence[float] | None) -> str:
 def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]) -> str:
     colours = {run.label: i for i, run in enumerate(runs)}
     ks = sorted({k for s in summaries for k in s.pass_hat_k})
+    several_domains = len({s.domain for s in summaries}) > 1  # else the page's subtitle says it
     head = (
-        "<tr><th>#</th><th>agent</th><th>run</th><th>domain</th><th>scores cover</th>"
+        "<tr><th>#</th><th>agent</th><th>run</th>"
+        + ("<th>domain</th>" if several_domains else "")
+        + "<th>scores cover</th>"
         + "".join(f"<th class=num>pass^{k}</th>" for k in ks)
-        + "<th class=num>avg reward</th><th class=num>malformed calls</th>"
+        + "<th class=num>avg reward</th><th class=num>malformed<br>tool calls</th>"
         "<th>failed trials by cause</th>"
         "<th class=num>turn latency<br>p50 · p95</th></tr>"
     )
@@ -212,9 +214,10 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
             f'<tr data-agent="{e(s.label)}"><td>{rank}</td>'
             f'<td class="agent-name"><span class="swatch" style="background:{swatch}"></span>'
             f'<a href="#agent-{anchor(s.label)}">{e(s.label)}</a></td>'
-            f'<td class="run">{e(analysis.started_label(s.started_at))} · '
-            f"<code>{e(s.run_id[:8])}</code><br>{status_pill(s.status)}</td>"
-            f'<td>{e(s.domain)}</td><td class="covers">{e(s.covers)}</td>'
+            f'<td class="run">{e(analysis.started_label(s.started_at))}<br>'
+            f"<code>{e(s.run_id[:8])}</code> {status_pill(s.status)}</td>"
+            + (f"<td>{e(s.domain)}</td>" if several_domains else "")
+            + f'<td class="covers">{e(s.covers)}</td>'
             + "".join(
                 f"<td class=num>"
                 f"{with_interval(s.pass_hat_k.get(k), figures.pass_hat_1_ci if k == 1 else None)}"
@@ -231,7 +234,8 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
         "pass^k covers only the tasks whose trials were all scored; trials not run count as "
         "reward 0.</p>"
     )
-    return f'<div class="card"><table id="leaderboard">{head}{"".join(rows)}</table>{note}</div>'
+    table = f'<div class="scroll"><table id="leaderboard">{head}{"".join(rows)}</table></div>'
+    return f'<div class="card">{table}{note}</div>'
 
 
 def timestamp(iso: str) -> str:
@@ -324,9 +328,8 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
             y_label="failed trials",
         ),
     ]
-    return (
-        '<div class="charts">' + "".join(f'<div class="card">{f}</div>' for f in figures) + "</div>"
-    )
+    cards = [f'<div class="card">{f}</div>' for f in figures]
+    return '<div class="charts">' + "".join(cards) + termination_table(runs) + "</div>"
 
 
 def pass_hat_k_chart(runs: Sequence[AgentRun]) -> str:
@@ -363,8 +366,10 @@ def termination_table(runs: Sequence[AgentRun]) -> str:
         for run in runs
     )
     return (
-        '<div class="card"><h3>How conversations ended (tau2 termination reasons, '
-        f'all trials)</h3><table id="termination">{head}</tr>{rows}</table></div>'
+        '<div class="card"><h3>How conversations ended</h3><p class="muted">tau2\'s '
+        "termination reasons, all trials (with the scripted user, a finished conversation "
+        "ends in user_stop whatever the outcome)</p>"
+        f'<table id="termination">{head}</tr>{rows}</table></div>'
     )
 
 
