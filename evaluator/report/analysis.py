@@ -62,6 +62,11 @@ class AgentRun:
         return self.result.trials
 
     @property
+    def chart_label(self) -> str:
+        """The label without the date, to keep chart legends short."""
+        return self.label.replace(f" · {started_label(self.result.started_at)}", "")
+
+    @property
     def figures(self) -> RunSummary:
         """The run's figures as the results file holds them (made by evaluator.summary)."""
         return self.result.summary
@@ -145,7 +150,7 @@ def comparability_warnings(runs: Sequence[AgentRun]) -> list[str]:
     if any(ids != task_sets[0] for ids in task_sets[1:]):
         common = set.intersection(*task_sets)
         each = ", ".join(
-            f"{r.label} {plural(len(ids), 'task')}" for r, ids in zip(runs, task_sets, strict=True)
+            f"{r.label}: {plural(len(ids), 'task')}" for r, ids in zip(runs, task_sets, strict=True)
         )
         extra = [
             f"only in {r.label}: {_some(sorted(ids - common, key=task_key))}"
@@ -159,7 +164,7 @@ def comparability_warnings(runs: Sequence[AgentRun]) -> list[str]:
     trial_counts = [trials_per_task(run) for run in runs]
     if len(set(trial_counts)) > 1:
         each = ", ".join(
-            f"{r.label} {plural(n, 'trial')}" for r, n in zip(runs, trial_counts, strict=True)
+            f"{r.label}: {plural(n, 'trial')}" for r, n in zip(runs, trial_counts, strict=True)
         )
         warnings.append(
             f"The runs have different trials per task ({each}): pass^k for k above "
@@ -424,6 +429,7 @@ class AgentSummary:
     are ``figures``, the results file's own summary."""
 
     label: str
+    agent: str
     domain: str
     run_id: str
     started_at: str
@@ -477,6 +483,7 @@ def summarize(run: AgentRun, index: TraceIndex) -> AgentSummary:
     own = turn_evaluator_latencies(run)
     return AgentSummary(
         label=run.label,
+        agent=run.result.agent.name,
         domain=run.result.domain,
         run_id=run.result.run_id,
         started_at=run.result.started_at,

@@ -68,10 +68,12 @@ def line_chart(
                 f'stroke="#fff" stroke-width="1.5">'
                 f"<title>{esc(name)}: {esc(value)} at {esc(svg.fmt(x))}</title></circle>"
             )
-            if len(ordered) == 1:
+            if len(ordered) == 1:  # under the marker (over it near 0), away from the others
+                side, anchor = (-2, "end") if i % 2 == 0 else (2, "start")
+                below = cy + 17 if y > 0.15 * y_top else cy - 8
                 parts.append(
-                    f'<text x="{cx:.1f}" y="{cy - 9 - 12 * i:.1f}" font-size="11" '
-                    f'fill="{colour(i)}" text-anchor="middle">{esc(value)}</text>'
+                    f'<text x="{cx + side:.1f}" y="{below:.1f}" font-size="11" '
+                    f'fill="{colour(i)}" text-anchor="{anchor}">{esc(value)}</text>'
                 )
         parts.append("</g>")
     parts.append("</svg>")

@@ -50,7 +50,7 @@ svg.chart{display:block;max-width:100%;height:auto}
 .alert-inline{margin:8px 0 0;padding:6px 10px;background:#fff8e1;border-radius:4px}
 .headline{font-weight:600;margin:4px 0 8px}
 table.config th{width:150px;text-transform:none;font-size:13px}
-td.covers{min-width:150px}td.run{white-space:nowrap}.scroll{overflow-x:auto}
+th.as-is{text-transform:none}td.covers{min-width:150px}td.run{white-space:nowrap}.scroll{overflow-x:auto}
 .latency-source{white-space:normal;display:inline-block;max-width:170px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 details.trial{background:#fff;border:1px solid var(--line);border-radius:8px;margin:6px 0}
@@ -213,7 +213,7 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
         rows.append(
             f'<tr data-agent="{e(s.label)}"><td>{rank}</td>'
             f'<td class="agent-name"><span class="swatch" style="background:{swatch}"></span>'
-            f'<a href="#agent-{anchor(s.label)}">{e(s.label)}</a></td>'
+            f'<a href="#agent-{anchor(s.label)}">{e(s.agent)}</a></td>'
             f'<td class="run">{e(analysis.started_label(s.started_at))}<br>'
             f"<code>{e(s.run_id[:8])}</code> {status_pill(s.status)}</td>"
             + (f"<td>{e(s.domain)}</td>" if several_domains else "")
@@ -263,7 +263,7 @@ def task_differences_table(runs: Sequence[AgentRun]) -> str:
             '<div class="card" id="task-differences"><h3>Per-task differences</h3>'
             '<p class="muted">Every task succeeded equally often in every run.</p></div>'
         )
-    head = "<tr><th>task</th>" + "".join(f"<th class=num>{e(r.label)}</th>" for r in runs)
+    head = "<tr><th>task</th>" + "".join(f'<th class="num as-is">{e(r.label)}</th>' for r in runs)
     cells = []
     for row in rows:
         values = []
@@ -295,7 +295,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
         pass_hat_k_chart(runs),
         charts.bar_chart(
             analysis.REWARD_BINS,
-            {run.label: analysis.reward_distribution(run) for run in runs},
+            {run.chart_label: analysis.reward_distribution(run) for run in runs},
             chart="reward-distribution",
             title="Reward distribution (scored trials)",
             x_label="reward",
@@ -303,7 +303,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
         ),
         charts.bar_chart(
             tasks,
-            {run.label: analysis.success_by_task(run) for run in runs},
+            {run.chart_label: analysis.success_by_task(run) for run in runs},
             chart="success-by-task",
             title="Success by task",
             x_label="task",
@@ -312,7 +312,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
         ),
         charts.bar_chart(
             tiers,
-            {run.label: analysis.success_by_tier(run) for run in runs},
+            {run.chart_label: analysis.success_by_tier(run) for run in runs},
             chart="success-by-difficulty",
             title="Success by difficulty (reference actions + checks)",
             x_label="difficulty",
@@ -321,7 +321,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
         ),
         charts.bar_chart(
             causes,
-            {run.label: analysis.failure_cause_counts(run) for run in runs},
+            {run.chart_label: analysis.failure_cause_counts(run) for run in runs},
             chart="failure-causes",
             title="Failed trials by cause (each trial counted once)",
             x_label="cause",
@@ -333,7 +333,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
 
 
 def pass_hat_k_chart(runs: Sequence[AgentRun]) -> str:
-    curves = {run.label: analysis.pass_hat_k_curve(run) for run in runs}
+    curves = {run.chart_label: analysis.pass_hat_k_curve(run) for run in runs}
     if max((len(c) for c in curves.values()), default=0) <= 1:
         # One trial per task: pass^k is pass^1 alone, better a bar than a lone dot.
         return charts.bar_chart(
@@ -461,8 +461,8 @@ def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
             f"{fallback}</div>"
         )
     methods = sorted({s.method for run in runs for s in run.proxy_spans})
-    latency = {run.label: analysis.latency_by_method(run.proxy_spans) for run in runs}
-    validity = {run.label: analysis.tool_call_validity(run.proxy_spans) for run in runs}
+    latency = {run.chart_label: analysis.latency_by_method(run.proxy_spans) for run in runs}
+    validity = {run.chart_label: analysis.tool_call_validity(run.proxy_spans) for run in runs}
     figures = [
         charts.box_plot(
             methods,
@@ -488,7 +488,7 @@ def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
     for run in runs:
         errors = analysis.errors_by_method(run.proxy_spans)
         ttfe = analysis.time_to_first_event_s(run.proxy_spans)
-        for method, values in latency[run.label].items():
+        for method, values in latency[run.chart_label].items():
             rows.append(
                 f"<tr><td>{e(run.label)}</td><td>{e(method)}</td><td class=num>{len(values)}</td>"
                 f"<td class=num>{ms(analysis.percentile(values, 50))}</td>"

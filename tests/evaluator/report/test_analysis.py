@@ -233,14 +233,14 @@ def test_runs_over_different_tasks_domains_or_trials_are_flagged() -> None:
     assert analysis.comparability_warnings([same_a, same_b]) == []
     fewer = agent_run(run_result([trial(task_id="1")]), "c")
     [tasks] = analysis.comparability_warnings([same_a, fewer])
-    assert "different tasks (a 2 tasks, c 1 task; 1 in common; only in a: 2)" in tasks
+    assert "different tasks (a: 2 tasks, c: 1 task; 1 in common; only in a: 2)" in tasks
     other = agent_run(run_result([trial(task_id="1"), trial(task_id="2")], domain="airline"), "d")
     assert any("different domains" in w for w in analysis.comparability_warnings([same_a, other]))
     more = agent_run(
         run_result([trial(task_id=t, trial=k) for t in "12" for k in (0, 1)], num_trials=2), "e"
     )
     [trials] = analysis.comparability_warnings([same_a, more])
-    assert "different trials per task (a 1 trial, e 2 trials)" in trials
+    assert "different trials per task (a: 1 trial, e: 2 trials)" in trials
 
 
 def test_per_task_differences_list_the_tasks_whose_success_differs() -> None:
