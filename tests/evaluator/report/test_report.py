@@ -96,9 +96,12 @@ def test_untrusted_text_is_escaped(small_run: SmallRun) -> None:
     evil = '<img src=x onerror="alert(1)">'
     turn = dataclasses.replace(oracle.trials[0].turn_records[0], reply_text=evil)
     trial = dataclasses.replace(oracle.trials[0], turn_records=[turn])
-    agent = dataclasses.replace(oracle.agent, name="<b>evil</b>")
-    result = dataclasses.replace(oracle, agent=agent, trials=[trial])
-    text = build_report([result]).html()
+    agent = dataclasses.replace(oracle.agent, name="<b>evil</b>", endpoint=f"http://x/{evil}")
+    config = {**oracle.config, "task_set": evil}
+    result = dataclasses.replace(
+        oracle, agent=agent, trials=[trial], config=config, status_note=evil, run_id=evil
+    )
+    text = build_report([result, oracle]).html()
     assert evil not in text
     assert "<b>evil</b>" not in text
     assert html.escape(evil) in text
