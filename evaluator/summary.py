@@ -211,7 +211,7 @@ def run_status(summary: RunSummary, *, interrupted: bool) -> str:
 
 def headline(summary: RunSummary) -> str:
     """What the scores cover, in words: 'scored 18 of 20 trials; pass^k over 8 of 10 tasks'."""
-    parts = [f"scored {summary.scored_trials} of {summary.trials} trials"]
+    parts = [f"scored {summary.scored_trials} of {plural(summary.trials, 'trial')}"]
     if summary.not_scored:
         parts.append(f"{summary.not_scored} not scored")
     if summary.not_run:
@@ -220,8 +220,13 @@ def headline(summary: RunSummary) -> str:
     if unfinished > 0:
         parts.append(f"{unfinished} not finished")
     if summary.pass_hat_k_tasks != summary.tasks:
-        parts.append(f"pass^k over {summary.pass_hat_k_tasks} of {summary.tasks} tasks")
+        parts.append(f"pass^k over {summary.pass_hat_k_tasks} of {plural(summary.tasks, 'task')}")
     return "; ".join(parts)
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 trial', '2 trials', '0 tasks': a count with its noun."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def format_interval(interval: Sequence[float] | None) -> str:
