@@ -26,7 +26,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from evaluator.a2a_conversation import A2AConnection, Conversation
 from evaluator.attributes import ATTR_ATTEMPT, ATTR_RUN_ID
 from evaluator.config import EvalConfig, identity_differences
 from evaluator.event_loop import BackgroundLoop
+from evaluator.executors import ExecutionPlan, ExecutorFactory, LocalExecutor, Unit
 from evaluator.results import (
     NOT_RUN,
     NOT_SCORED,
@@ -82,15 +82,6 @@ class AgentSession:
     proxy_url: str | None
     proxy: Any = None  # proxy.server.RunningProxy
     stamps: list[RunIdStamp] = field(default_factory=list)  # the run id onto every span
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The unit of work: one trial of one task, with its seed."""
-
-    task_id: str
-    trial: int
-    seed: int
 
 
 @dataclass(frozen=True)
@@ -137,9 +128,11 @@ def run_evaluation(
     results_path: Path | Callable[[str], Path] | None = None,
     resume: Resume | None = None,
     run_id: str | None = None,
+    executor: ExecutorFactory | None = None,
 ) -> RunResult:
     """Run (or continue) an evaluation; ``on_start(to_run, already_done)`` and ``on_trial``
-    report progress. ``results_path`` may be a function of the agent's name. A Ctrl-C (or a
+    report progress. ``results_path`` may be a function of the agent's name. ``executor``
+    runs the units (default: :class:`~evaluator.executors.LocalExecutor`). A Ctrl-C (or a
     callback raising) leaves an ``interrupted`` file."""
     from evaluator import tau2_adapter as adapter
 
@@ -194,7 +187,12 @@ def run_evaluation(
                 if on_trial is not None:
                     on_trial(result)
 
-            _run_units(todo, by_id, trial_runner, config, finished)
+            plan = ExecutionPlan(
+                config=config,
+                run_id=run_id,
+                run_here=lambda u: trial_runner.run(by_id[u.task_id], u.trial, u.seed),
+            )
+            (executor or LocalExecutor)(plan).run(todo, finished)
         except BaseException:
             interrupted = True  # Ctrl-C, SIGTERM, or a callback that stops the run
             raise
@@ -205,95 +203,6 @@ def run_evaluation(
                 final = record.finish(interrupted=interrupted)
     metrics.record_run(config.domain, session.agent_name, final.summary, run_id)
     return final
-
-
-class UnreachableStreak:
-    """Consecutive trials that found the agent unreachable, across the pool's threads.
-
-    Checked by each unit before it starts, so that once ``limit`` trials in a row found
-    nobody answering, the units not yet started are recorded as not run, whatever the
-    race between the pool's threads and the thread collecting results.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._streak = 0
-        self._lock = threading.Lock()
-
-    def record(self, result: TrialResult) -> None:
-        with self._lock:
-            unreachable = result.cause in summary.UNREACHABLE_CAUSES
-            self._streak = self._streak + 1 if unreachable else 0
-
-    @property
-    def tripped(self) -> bool:
-        with self._lock:
-            return bool(self._limit) and self._streak >= self._limit
-
-    def note(self) -> str:
-        return (
-            f"not run: the run stopped after {self._limit} consecutive trials found the "
-            "agent unreachable (--stop-after-unreachable)"
-        )
-
-
-def _run_units(
-    todo: Sequence[Unit],
-    tasks: dict[str, Tau2Task],
-    runner: _TrialRunner,
-    config: EvalConfig,
-    finished: Callable[[TrialResult], None],
-) -> None:
-    """Run ``todo`` on the pool; stop early when the agent stops answering."""
-    streak = UnreachableStreak(config.stop_after_unreachable)
-
-    def unit_of_work(unit: Unit) -> TrialResult:
-        if streak.tripped:
-            return not_run_result(unit, streak.note())
-        result = runner.run(tasks[unit.task_id], unit.trial, unit.seed)
-        streak.record(result)
-        return result
-
-    with ThreadPoolExecutor(
-        max_workers=config.max_concurrency, thread_name_prefix="tau2-trial"
-    ) as pool:
-        futures = [pool.submit(unit_of_work, unit) for unit in todo]
-        try:
-            for future in as_completed(futures):
-                finished(future.result())
-        except BaseException:
-            # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def not_run_result(unit: Unit, note: str) -> TrialResult:
-    """A trial the run never started because the agent stopped answering: it scores 0."""
-    return TrialResult(
-        task_id=unit.task_id,
-        trial=unit.trial,
-        seed=unit.seed,
-        reward=0.0,
-        success=False,
-        termination_reason=summary.AGENT_ERROR,
-        status=NOT_RUN,
-        cause=summary.CAUSE_NOT_RUN,
-        error=note,
-        reward_detail=RewardRecord(reward=0.0, note=note),
-        turns=0,
-        tool_calls=0,
-        malformed_tool_calls=0,
-        tool_errors=0,
-        duration_s=0.0,
-        mean_turn_duration_s=None,
-        user_cost=0.0,
-        user_input_tokens=0,
-        user_output_tokens=0,
-        context_id=None,
-        trace_id=None,
-        started_at=_now(),
-        attempts=0,
-    )
 
 
 @dataclass
