@@ -41,6 +41,7 @@ def oracle() -> Iterator[RunningAgent]:
         (["--retry-failed"], "--retry-failed continues a run: use it with --resume"),
         (["--resume"], "--resume continues the results file named by --save-to"),
         (["--resume", "--save-to", "/nonexistent/r.json"], "does not exist"),
+        (["--domain", "airlin"], "--domain 'airlin': unknown domain"),
     ],
 )
 def test_argument_errors_come_before_tau2_is_imported(args: list[str], message: str) -> None:
@@ -119,6 +120,13 @@ def test_an_unknown_split_names_the_splits(
         main(["eval", "--domain", "airline", "--agent-a2a-endpoint", oracle.url,
               "--task-split-name", "nope"])  # fmt: skip
     assert "task set 'airline' has the splits base, test, train" in capsys.readouterr().err
+
+
+def test_the_fast_domain_check_knows_every_domain_tau2_has() -> None:
+    from evaluator.domains.registration import loaded_folder, tau2_domains
+    from evaluator.eval_cli import TAU2_DOMAINS
+
+    assert {d for d in tau2_domains() if loaded_folder(d) is None} == set(TAU2_DOMAINS)
 
 
 def test_exit_statuses_are_distinct() -> None:
