@@ -82,7 +82,7 @@ def test_agentbeats_first_message_has_schemas_and_json_tag_rules() -> None:
     assert text.endswith("User message: Hi")
     opening = parse_opening(text)
     assert opening is not None
-    assert opening.format == WireFormat.AGENTBEATS
+    assert opening.format == WireFormat.AGENTIFY
     assert opening.user_text == "Hi"
 
 
@@ -90,7 +90,7 @@ def test_agentbeats_observations() -> None:
     turn = TurnInput(tool_results=(ToolResult("c1", "get_order", '{"ok": true}'),))
     text = render("agentbeats", turn, first=False, policy=POLICY, tools=TOOLS)
     assert text == 'tool: {"ok": true}'
-    assert parse_turn(WireFormat.AGENTBEATS, text).tool_results == ('{"ok": true}',)
+    assert parse_turn(WireFormat.AGENTIFY, text).tool_results == ('{"ok": true}',)
     assert (
         render("agentbeats", TurnInput(user_text="ok"), first=False, policy="", tools=())
         == "user: ok"

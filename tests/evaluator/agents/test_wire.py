@@ -51,7 +51,7 @@ def test_tau2_opening_yields_tools_policy_and_user_text() -> None:
 def test_agentbeats_opening_yields_tools_policy_and_user_text() -> None:
     opening = parse_opening(agentbeats_opening("airline", USER))
     assert opening is not None
-    assert opening.format is WireFormat.AGENTBEATS
+    assert opening.format is WireFormat.AGENTIFY
     assert set(opening.tool_names) == AIRLINE_TOOLS
     assert opening.policy == domain_material("airline").policy.strip()
     assert opening.user_text == USER
@@ -109,10 +109,10 @@ def test_tau2_turns() -> None:
 
 
 def test_agentbeats_observations() -> None:
-    result = parse_turn(WireFormat.AGENTBEATS, 'tool: {"ok": true}\nuser: fine,\nthanks')
+    result = parse_turn(WireFormat.AGENTIFY, 'tool: {"ok": true}\nuser: fine,\nthanks')
     assert result.tool_results == ('{"ok": true}',)
     assert result.user_texts == ("fine,\nthanks",)
-    assert parse_turn(WireFormat.AGENTBEATS, "no prefix at all").user_texts == ("no prefix at all",)
+    assert parse_turn(WireFormat.AGENTIFY, "no prefix at all").user_texts == ("no prefix at all",)
 
 
 def test_rendered_replies() -> None:
@@ -120,7 +120,7 @@ def test_rendered_replies() -> None:
     assert json.loads(render(WireFormat.TAU2, call)) == {
         "tool_call": {"name": "cancel_reservation", "arguments": {"reservation_id": "EHGLP3"}}
     }
-    agentbeats = render(WireFormat.AGENTBEATS, call)
+    agentbeats = render(WireFormat.AGENTIFY, call)
     assert agentbeats.startswith("<json>")
     assert agentbeats.endswith("</json>")
     assert json.loads(agentbeats[6:-7]) == {
@@ -128,7 +128,7 @@ def test_rendered_replies() -> None:
         "arguments": {"reservation_id": "EHGLP3"},
     }
     assert render(WireFormat.TAU2, SayText("Hello")) == "Hello"
-    assert json.loads(render(WireFormat.AGENTBEATS, SayText("Hello"))[6:-7]) == {
+    assert json.loads(render(WireFormat.AGENTIFY, SayText("Hello"))[6:-7]) == {
         "name": "respond",
         "arguments": {"content": "Hello"},
     }
@@ -138,11 +138,11 @@ def test_rendered_replies() -> None:
 def test_malformed_calls_do_not_parse_as_calls(fmt: WireFormat) -> None:
     arguments = {"reservation_id": "EHGLP3"}
     broken = render(fmt, MalformedCall("cancel_reservation", arguments, "broken_json"))
-    body = broken[6:-7] if fmt is WireFormat.AGENTBEATS else broken
+    body = broken[6:-7] if fmt is WireFormat.AGENTIFY else broken
     with pytest.raises(json.JSONDecodeError):
         json.loads(body)
     assert "cancel_reservation" in broken
     missing = render(fmt, MalformedCall("cancel_reservation", arguments, "missing_arguments"))
-    parsed = json.loads(missing[6:-7] if fmt is WireFormat.AGENTBEATS else missing)
+    parsed = json.loads(missing[6:-7] if fmt is WireFormat.AGENTIFY else missing)
     call = parsed["tool_call"] if fmt is WireFormat.TAU2 else parsed
     assert call == {"name": "cancel_reservation"}
