@@ -68,12 +68,21 @@ _TUTORIAL = re.compile(r"Now here are the user messages:", re.IGNORECASE)
 _AGENTIFY = re.compile(
     r"wrap the JSON part with <json>\.\.\.</json> tags|^\s*User message:", re.IGNORECASE | re.M
 )
-_TAU2 = re.compile(r"<available_tools>|\{\"tool_call\":|^\s*Tool result \(id=", re.M)
+_TAU2 = re.compile(r"<available_tools>|\{\"tool_call\":")
+_TAU2_RESULT = re.compile(r"^\s*Tool result \(id=")
 _RESPOND_SCHEMA = re.compile(r"\"name\":\s*\"respond\"")
 
 
 def recognise(text: str) -> Convention | None:
     """The convention a message to the agent is written in, when it says so."""
+    found = recognise_opening(text)
+    if found is None and _TAU2_RESULT.match(text):
+        return Convention.TAU2
+    return found
+
+
+def recognise_opening(text: str) -> Convention | None:
+    """The convention of a message that opens a conversation (it carries the tools)."""
     if _TUTORIAL.search(text):
         return Convention.AGENTBEATS_TUTORIAL
     if _AGENTIFY.search(text):

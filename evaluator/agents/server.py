@@ -8,7 +8,9 @@ The card lists a JSON-RPC interface per protocol version asked for. With ``0.3``
 play, the 0.3 compatibility layer serves ``message/send`` and ``message/stream`` on the
 same endpoint; a card with only a 0.3 interface makes a 1.x client use that layer.
 Replies follow the Message pattern (one agent message) or the Task pattern (a task that
-ends ``completed`` with the reply as an artifact and as the status message).
+ends ``completed`` with the reply as its one artifact). The answer is never repeated in
+the status message: clients that join status text and artifacts (the AgentBeats
+tutorial's) would read it twice.
 """
 
 from __future__ import annotations
@@ -188,9 +190,7 @@ class ReplyingExecutor(AgentExecutor):
         await updater.start_work()
         parts: list[Part] = [new_text_part(answer)]
         await updater.add_artifact(parts, name="reply", last_chunk=True)
-        await updater.complete(
-            new_text_message(answer, context_id=task.context_id, task_id=task.id)
-        )
+        await updater.complete()
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         await TaskUpdater(event_queue, context.task_id or "", context.context_id or "").cancel()

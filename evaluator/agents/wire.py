@@ -26,7 +26,7 @@ agent would see, so it reads the evaluator's wording leniently and keys on marke
     Out: ``<json>{"name": N, "arguments": {...}}</json>`` for a tool call and
     ``<json>{"name": "respond", "arguments": {"content": TEXT}}</json>`` for text.
 
-Which convention an opening uses is :func:`proxy.conventions.recognise`, the sidecar's
+Which convention an opening uses is :func:`proxy.conventions.recognise_opening`, the sidecar's
 own reading.
 """
 
@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from proxy.conventions import Convention, recognise
+from proxy.conventions import Convention, recognise_opening
 
 WireFormat = Convention
 GREETING = "Hi! How can I help you today?"  # tau2's first agent message
@@ -136,7 +136,7 @@ class Turn:
 
 def detect_format(text: str) -> WireFormat | None:
     """Which convention an opening message uses, or None when it carries no markers."""
-    found = recognise(text)
+    found = recognise_opening(text)
     if found is not None:
         return found
     lowered = text.lower()
