@@ -25,6 +25,7 @@ so the sidecar, the evaluator and the sample agents share it.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from enum import StrEnum
 from typing import Final
 
@@ -93,3 +94,34 @@ def recognise_opening(text: str) -> Convention | None:
         # a respond pseudo-tool without <json> instructions: the raw-JSON convention
         return Convention.AGENTIFY if "<json>" in text.lower() else Convention.AGENTBEATS_TUTORIAL
     return None
+
+
+class ConventionBook:
+    """The convention of each recent conversation, by ``contextId``; bounded (LRU).
+
+    Only the opening says which evaluator is speaking (the tutorial's later messages are
+    bare text), so the sidecar remembers it for the conversation's later replies.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._entries: OrderedDict[str, Convention] = OrderedDict()
+        self._capacity = capacity
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def learn(self, context_id: str | None, request_text: str | None) -> Convention | None:
+        """The convention of this exchange: said by its request, else remembered."""
+        said = recognise(request_text) if request_text else None
+        if context_id is None:
+            return said
+        if said is not None:
+            self._entries[context_id] = said
+            self._entries.move_to_end(context_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+            return said
+        known = self._entries.get(context_id)
+        if known is not None:
+            self._entries.move_to_end(context_id)
+        return known

@@ -129,9 +129,7 @@ def tutorial_opening(domain: str, user_text: str) -> str:
 
     material = domain_material(domain)
     tools = [
-        ToolSpec(
-            s["function"]["name"], s["function"]["description"], s["function"]["parameters"]
-        )
+        ToolSpec(s["function"]["name"], s["function"]["description"], s["function"]["parameters"])
         for s in material.schemas
     ]
     turn = TurnInput(
