@@ -105,7 +105,7 @@ def test_oracle_full_marks_on_airline_streamed(agents: dict[str, RunningAgent], 
     turns = [s for group in server_turns(observed.spans).values() for s in group]
     assert turns
     for span in turns:
-        attrs = dict(span.attributes or {})
+        attrs: dict[str, Any] = dict(span.attributes or {})
         assert span.name == "SendStreamingMessage"
         assert attrs["a2a.proxy.streaming"] is True
         assert attrs["a2a.proxy.time_to_first_event_ms"] > 0
