@@ -69,6 +69,7 @@ async def test_streaming_task_records_events_and_time_to_first_event(
     attrs = _attrs(server)
     assert attrs["a2a.proxy.streaming"] is True
     assert attrs["a2a.task.state"] == "TASK_STATE_COMPLETED"
+    assert "a2a.proxy.task.state_wire" not in attrs  # 1.0 traffic: the name is the wire's
     assert attrs["a2a.proxy.sse.event_count"] == len(events)
     assert attrs["a2a.proxy.time_to_first_event_ms"] > 0
     assert attrs["a2a.task.id"]
@@ -170,6 +171,7 @@ async def test_raw_0_3_message_send_and_stream(
     assert spans["message/send"]["a2a.protocol.version"] == "0.3"
     assert spans["message/stream"]["a2a.method.name"] == "SendStreamingMessage"
     assert spans["message/stream"]["a2a.task.state"] == "TASK_STATE_COMPLETED"
+    assert spans["message/stream"]["a2a.proxy.task.state_wire"] == "completed"  # 0.3's own value
 
 
 async def test_jsonrpc_error_with_http_200_marks_span(
