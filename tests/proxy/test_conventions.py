@@ -114,7 +114,7 @@ async def test_sidecar_judges_later_replies_by_the_conversations_opening(
                 response = await http.post(proxy.url_for("agent"), json=send(text, context))
                 assert response.status_code == 200
     spans = sorted(recorded.server_spans(), key=lambda s: s.start_time or 0)
-    attrs = [dict(s.attributes or {}) for s in spans]
+    attrs: list[dict[str, Any]] = [dict(s.attributes or {}) for s in spans]
     assert [a["a2a.proxy.message_format"] for a in attrs] == ["agentbeats-tutorial"] * 3
     assert [a["a2a.proxy.tool_call.valid"] for a in attrs] == [True, False, False]
     assert all(a["gen_ai.tool.name"] == "f" for a in attrs)
