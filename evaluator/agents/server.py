@@ -47,7 +47,7 @@ ProtocolChoice = Literal["both", "1.0", "0.3"]
 ReplyPattern = Literal["message", "task"]
 
 KINDS: dict[str, str] = {
-    "llm": "an agent backed by a litellm model (--model, --llm-args), speaking both formats",
+    "llm": "an agent backed by a litellm model (--model, --llm-args), in any tau2 convention",
     "oracle": "replays each task's reference actions, recognised from the conversation",
     "flawed": "the oracle with seeded faults: malformed calls, wrong arguments, giving up",
     "noop": "never calls a tool; answers every message with a polite refusal",
@@ -145,7 +145,8 @@ def build_agent_card(settings: AgentSettings, base_url: str) -> AgentCard:
             AgentSkill(
                 id=f"tau2-{settings.kind}",
                 name="tau2 customer service",
-                description="Answers tau2-bench conversations in the tau2 or AgentBeats format",
+                description="Answers tau2-bench conversations in the convention of the tau2 fork, "
+                "the AgentBeats tutorial or the agentify example",
                 tags=["tau2", "benchmark", settings.kind],
             )
         ],

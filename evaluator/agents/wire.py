@@ -153,7 +153,7 @@ def parse_opening(text: str) -> Opening | None:
     if fmt is WireFormat.AGENTBEATS_TUTORIAL:
         return _parse_tutorial_opening(text)
     if fmt is WireFormat.AGENTIFY:
-        return _parse_agentbeats_opening(text)
+        return _parse_agentify_opening(text)
     return None
 
 
@@ -270,7 +270,7 @@ def _parse_tutorial_turn(text: str, after_call: bool) -> Turn:
     return Turn(user_texts=(stripped,) if stripped else ())
 
 
-def _parse_agentbeats_opening(text: str) -> Opening:
+def _parse_agentify_opening(text: str) -> Opening:
     marker = re.search(r"here'?s a list of tools|list of tools", text, re.I)
     policy = text[: marker.start()].strip() if marker else ""
     names = _schema_names(text[marker.end() :] if marker else text)

@@ -1,4 +1,4 @@
-"""Reading openings and turns in both formats, and the exact text of every reply kind."""
+"""Reading openings and turns in each convention, and the exact text of every reply kind."""
 
 from __future__ import annotations
 
@@ -146,3 +146,34 @@ def test_malformed_calls_do_not_parse_as_calls(fmt: WireFormat) -> None:
     parsed = json.loads(missing[6:-7] if fmt is WireFormat.AGENTIFY else missing)
     call = parsed["tool_call"] if fmt is WireFormat.TAU2 else parsed
     assert call == {"name": "cancel_reservation"}
+
+
+def test_tutorial_replies_are_bare_json_the_evaluator_reads_whole() -> None:
+    from evaluator.formats import read_reply
+
+    call = CallTool("cancel_reservation", {"reservation_id": "EHGLP3"})
+    text = render(WireFormat.AGENTBEATS_TUTORIAL, call)
+    assert json.loads(text) == {
+        "name": "cancel_reservation",
+        "arguments": {"reservation_id": "EHGLP3"},
+    }
+    action = read_reply(text, "agentbeats-tutorial")
+    assert [c.name for c in action.tool_calls] == ["cancel_reservation"]
+    said = read_reply(render(WireFormat.AGENTBEATS_TUTORIAL, SayText("Hello")), "agentbeats")
+    assert said.fatal is not None  # "agentbeats" is agentify: bare JSON is not its shape
+    said = read_reply(
+        render(WireFormat.AGENTBEATS_TUTORIAL, SayText("Hello")), "agentbeats-tutorial"
+    )
+    assert said.text == "Hello"
+
+
+def test_tutorial_opening_drops_the_greeting_and_finds_the_tools() -> None:
+    from tests.evaluator.agents.openings import tutorial_opening
+
+    opening = parse_opening(tutorial_opening("airline", USER))
+    assert opening is not None
+    assert opening.format is WireFormat.AGENTBEATS_TUTORIAL
+    assert set(opening.tool_names) == AIRLINE_TOOLS  # not respond
+    assert opening.user_text == USER
+    assert opening.policy == domain_material("airline").policy.strip()
+    assert detect_format(tutorial_opening("airline", USER)) is WireFormat.AGENTBEATS_TUTORIAL
