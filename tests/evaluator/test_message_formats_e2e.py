@@ -193,3 +193,34 @@ def test_agentbeats_name_still_works_as_agentify_with_a_note(
     assert result.config["message_format"] == "agentify"
     assert "old name of 'agentify'" in caplog.text
     full_marks(result.trials)
+
+
+def test_streamed_evaluation_from_the_cli_shows_time_to_first_event_in_the_report(
+    agents: dict[str, RunningAgent], tmp_path: Path
+) -> None:
+    results, traces, page = tmp_path / "r.json", tmp_path / "t.jsonl", tmp_path / "report.html"
+    ids = [t.id for t in tau2_tasks("mock")[:2]]
+    eval_args = ["eval", "--domain", "mock", "--task-ids", *ids, "--streaming", "--quiet"]
+    assert (
+        main(
+            [
+                *eval_args,
+                "--agent-a2a-endpoint",
+                agents["oracle"].url,
+                "--message-format",
+                "agentbeats-tutorial",
+                "--save-to",
+                str(results),
+                "--trace-file",
+                str(traces),
+            ]
+        )
+        == 0
+    )
+    result = load_results(results)
+    assert result.config["streaming"] is True
+    full_marks(result.trials)
+    assert main(["report", str(results), "--traces", str(traces), "--output", str(page)]) == 0
+    html = page.read_text()
+    assert "stream: time to first event" in html
+    assert "no streamed exchanges" not in html
