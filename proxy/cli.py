@@ -82,7 +82,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--content-max-chars",
         type=int,
         default=4096,
-        help="cap on captured text (default: %(default)s)",
+        help="cap on captured text; a longer message keeps its start and its end "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--upstream-timeout",

@@ -355,7 +355,10 @@ def content_attributes(ex: Exchange, limit: int) -> dict[str, Any]:
 def _messages(role: str, text: str, limit: int) -> str:
     content = redact_text(text)
     if len(content) > limit:
-        content = content[:limit] + f"…[{len(text) - limit} more chars]"
+        # keep both ends: tau2 openings put the policy first and the user's words last
+        head = limit - limit // 2
+        cut = len(content) - limit
+        content = f"{content[:head]}…[{cut} chars cut]…{content[len(content) - limit // 2 :]}"
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}])
 
 
