@@ -28,10 +28,11 @@ kinds:
           reproducible with --seed
   noop    never calls a tool: the negative control
 
-Every agent reads both wire formats, detected from the first message of a context:
-tau2 (<available_tools>, {"tool_call": ...} replies) and AgentBeats (<json>{"name":
-..., "arguments": ...}</json> replies), and keeps per-context state for the most
-recent --max-contexts conversations.
+Every agent reads the three tau2 evaluators' conventions, recognised from the first
+message of a context, and answers in it: tau2 (<available_tools>, {"tool_call": ...}
+replies), agentbeats-tutorial (the AgentBeats tutorial's evaluator: bare {"name": ...,
+"arguments": ...} replies) and agentify (<json>{"name": ..., "arguments": ...}</json>
+replies). It keeps per-context state for the most recent --max-contexts conversations.
 """
 
 KIND_NAMES = ("llm", "oracle", "flawed", "noop")
@@ -62,8 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--reply",
         choices=("message", "task"),
         default="message",
-        help="answer with one Message, or with a Task that completes with the reply as an "
-        "artifact and status message (default: %(default)s)",
+        help="answer with one Message, or with a Task that completes with the reply as its "
+        "one artifact (default: %(default)s)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="the flawed agent's seed (default: %(default)s)"
