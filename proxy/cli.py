@@ -61,6 +61,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default: taken from each request's Host / X-Forwarded-* headers)",
     )
     parser.add_argument(
+        "--rewrite-all-card-urls",
+        action="store_true",
+        help="point every endpoint URL of an agent card at the sidecar, also URLs that name "
+        "neither the upstream nor the sidecar (an agent that advertises a public address); "
+        "by default those are left alone and a warning is logged once per route",
+    )
+    parser.add_argument(
         "--access-log",
         action="store_true",
         help="log one line per exchange: route, method, path, A2A method, status, duration, "
@@ -75,7 +82,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--content-max-chars",
         type=int,
         default=4096,
-        help="cap on captured text (default: %(default)s)",
+        help="cap on captured text; a longer message keeps its start and its end "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--upstream-timeout",
@@ -113,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             listen_port=port,
             routes=routes,
             public_url=args.public_url,
+            rewrite_all_card_urls=args.rewrite_all_card_urls,
             capture_content=args.capture_content,
             access_log=args.access_log,
             content_max_chars=args.content_max_chars,

@@ -15,6 +15,7 @@ from typing import Any
 
 from proxy import a2a
 from proxy import semconv as sc
+from proxy.conventions import Convention
 from proxy.jsonrpc import TEXT_LIMIT, RequestView, ResultView
 from proxy.settings import Route
 from proxy.toollens import Reply, parse_reply
@@ -36,6 +37,7 @@ class ResponseSummary:
     task_id: str | None = None
     message_id: str | None = None
     task_state: str | None = None
+    task_state_wire: str | None = None
     error_code: int | None = None
     error_message: str | None = None
     error_reason: str | None = None
@@ -53,7 +55,9 @@ class ResponseSummary:
         self.context_id = self.context_id or view.context_id
         self.task_id = self.task_id or view.task_id
         self.message_id = view.message_id or self.message_id
-        self.task_state = view.task_state or self.task_state
+        if view.task_state:
+            self.task_state = view.task_state
+            self.task_state_wire = view.task_state_wire
         if view.error_code is not None and self.error_code is None:
             self.error_code = view.error_code
             self.error_message = view.error_message
@@ -277,6 +281,8 @@ def _identity_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
         attrs[sc.A2A_MESSAGE_ID] = clip(req.message_id)
     if res.task_state:
         attrs[sc.A2A_TASK_STATE] = res.task_state
+        if res.task_state_wire:
+            attrs[sc.PROXY_TASK_STATE_WIRE] = clip(res.task_state_wire, 64)
     if req.tenant:
         attrs[sc.A2A_TENANT] = clip(req.tenant)
     if req.reference_task_ids:
@@ -316,8 +322,11 @@ def error_description(ex: Exchange) -> str | None:
 
 def tool_attributes(reply: Reply) -> dict[str, Any]:
     """The tau2 lens on an agent reply: which tool, and whether the call was well-formed."""
+    convention: dict[str, Any] = (
+        {sc.PROXY_MESSAGE_FORMAT: reply.format.value} if reply.format else {}
+    )
     if not reply.tool_calls:
-        return {}
+        return convention
     names = [c.name for c in reply.tool_calls if c.name]
     attrs: dict[str, Any] = {
         sc.PROXY_TOOL_CALLS: len(reply.tool_calls),
@@ -329,7 +338,7 @@ def tool_attributes(reply: Reply) -> dict[str, Any]:
         attrs[sc.PROXY_TOOL_NAMES] = [clip(n, 128) for n in names[:16]]
     if reply.problems:
         attrs[sc.PROXY_TOOL_PROBLEM] = clip(reply.problems[0])
-    return attrs
+    return {**convention, **attrs}
 
 
 def content_attributes(ex: Exchange, limit: int) -> dict[str, Any]:
@@ -346,7 +355,10 @@ def content_attributes(ex: Exchange, limit: int) -> dict[str, Any]:
 def _messages(role: str, text: str, limit: int) -> str:
     content = redact_text(text)
     if len(content) > limit:
-        content = content[:limit] + f"…[{len(text) - limit} more chars]"
+        # keep both ends: tau2 openings put the policy first and the user's words last
+        head = limit - limit // 2
+        cut = len(content) - limit
+        content = f"{content[:head]}…[{cut} chars cut]…{content[len(content) - limit // 2 :]}"
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}])
 
 
@@ -366,12 +378,15 @@ def access_line(ex: Exchange, end_ns: int) -> str:
     return line
 
 
-def agent_reply(ex: Exchange) -> Reply | None:
-    """Run the tool lens over the agent's reply text, for message exchanges only."""
+def agent_reply(ex: Exchange, convention: Convention | None = None) -> Reply | None:
+    """Run the tool lens over the agent's reply text, for message exchanges only.
+
+    ``convention`` is the evaluator's, when known; else the reply's shape says.
+    """
     if not ex.is_message:
         return None
     text = ex.response.agent_text()
-    return parse_reply(text) if text else None
+    return parse_reply(text, convention) if text else None
 
 
 def clip(value: str, limit: int = ATTRIBUTE_LIMIT) -> str:

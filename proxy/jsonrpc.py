@@ -50,7 +50,8 @@ class ResultView:
     context_id: str | None = None
     task_id: str | None = None
     message_id: str | None = None
-    task_state: str | None = None
+    task_state: str | None = None  # the 1.0 enum name
+    task_state_wire: str | None = None  # the wire's own value when it differs (0.3)
     final: bool | None = None
     error_code: int | None = None
     error_message: str | None = None
@@ -232,7 +233,10 @@ def _infer_kind(result: dict[str, Any]) -> str:
 def _read_status(status: Any, view: ResultView) -> None:
     if not isinstance(status, dict):
         return
-    view.task_state = a2a.normalise_state(status.get("state"))
+    state = status.get("state")
+    view.task_state = a2a.normalise_state(state)
+    if isinstance(state, str) and state and state != view.task_state:
+        view.task_state_wire = state
     message = status.get("message")
     if isinstance(message, dict) and _is_agent(message.get("role")):
         view.texts.extend(_part_texts(message.get("parts")))

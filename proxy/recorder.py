@@ -28,6 +28,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from proxy import __version__
 from proxy import semconv as sc
+from proxy.conventions import ConventionBook
 from proxy.conversation import Conversation, ConversationTable, end_root
 from proxy.exchange import (
     Exchange,
@@ -95,6 +96,7 @@ class Recorder:
         self._tool_calls = meter.create_counter(
             "a2a.proxy.tool_calls", unit="{call}", description="Tool calls seen in agent replies"
         )
+        self.conventions = ConventionBook()
         self.conversations = ConversationTable(
             settings.max_conversations, settings.conversation_idle_s
         )
@@ -141,6 +143,8 @@ class Recorder:
         }
         if view.task_state:
             attrs[sc.A2A_TASK_STATE] = view.task_state
+            if view.task_state_wire:
+                attrs[sc.PROXY_TASK_STATE_WIRE] = view.task_state_wire[:64]
         if view.final is not None:
             attrs["a2a.stream.event.final"] = view.final
         if view.error_code is not None:
@@ -165,7 +169,9 @@ class Recorder:
     def finish(self, turn: Turn) -> None:
         ex = turn.exchange
         end_ns = ex.end_ns or time.time_ns()
-        ex.reply = agent_reply(ex)
+        if ex.is_message:
+            convention = self.conventions.learn(ex.context_id, ex.request.text)
+            ex.reply = agent_reply(ex, convention)
         for name, attrs, at_ns in turn.tail:
             turn.client.add_event(name, attrs, timestamp=at_ns)
         if turn.events_dropped:

@@ -78,6 +78,10 @@ PROXY_TOOL_NAMES = "a2a.proxy.tool_call.names"
 PROXY_TOOL_VALID = "a2a.proxy.tool_call.valid"
 PROXY_TOOL_FORMAT = "a2a.proxy.tool_call.format"
 PROXY_TOOL_PROBLEM = "a2a.proxy.tool_call.problem"
+# the evaluator's convention (tau2, agentbeats-tutorial, agentify) the reply was judged by
+PROXY_MESSAGE_FORMAT = "a2a.proxy.message_format"
+# a2a.task.state is the 1.0 name; 0.3 traffic also keeps the value it had on the wire
+PROXY_TASK_STATE_WIRE = "a2a.proxy.task.state_wire"
 PROXY_TURNS = "a2a.proxy.conversation.turns"
 STREAM_EVENT = "a2a.stream.event"
 STREAM_EVENT_KIND = "a2a.stream.event.kind"

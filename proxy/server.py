@@ -80,7 +80,7 @@ class Forwarder:
     def __init__(self, settings: ProxySettings, recorder: Recorder) -> None:
         self._settings = settings
         self._recorder = recorder
-        self._cards = CardRewriter()
+        self._cards = CardRewriter(rewrite_foreign=settings.rewrite_all_card_urls)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None,

@@ -79,6 +79,8 @@ class ProxySettings:
     routes: tuple[Route, ...] = ()
     # Public base URL written into rewritten cards; None: from the request (Host, X-Forwarded-*).
     public_url: str | None = None
+    # Also point card URLs that name neither the upstream nor the sidecar at the sidecar.
+    rewrite_all_card_urls: bool = False
     connect_timeout_s: float = 10.0
     # Longest silence tolerated from the upstream (SSE pings come every 15 s).
     read_timeout_s: float = 600.0
