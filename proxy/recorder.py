@@ -38,6 +38,7 @@ from proxy.exchange import (
     server_attributes,
 )
 from proxy.jsonrpc import ResultView
+from proxy.redact import Redactor
 from proxy.settings import ProxySettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -72,6 +73,7 @@ class Recorder:
         meter_provider: MeterProvider,
     ) -> None:
         self._settings = settings
+        self.redactor = Redactor.with_names(settings.redact_names)
         self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
         meter = meter_provider.get_meter("tau2observe.proxy", __version__)
         self._requests = meter.create_counter(
@@ -173,12 +175,17 @@ class Recorder:
 
         upstream = ex.route.upstream_base
         turn.client.set_attributes(
-            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path)
+            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path, self.redactor)
         )
         turn.server.set_attributes(
-            server_attributes(ex, self._settings.capture_content, self._settings.content_max_chars)
+            server_attributes(
+                ex,
+                self._settings.capture_content,
+                self._settings.content_max_chars,
+                self.redactor,
+            )
         )
-        description = error_description(ex)
+        description = error_description(ex, self.redactor)
         if description is not None:
             turn.client.set_status(Status(StatusCode.ERROR, description))
             turn.server.set_status(Status(StatusCode.ERROR, description))
@@ -187,7 +194,7 @@ class Recorder:
         self._settle_conversation(turn, end_ns)
         self._record_metrics(ex, end_ns)
         if self._settings.access_log:
-            access_log.info("%s", access_line(ex, end_ns))
+            access_log.info("%s", access_line(ex, end_ns, self.redactor))
 
     # --- conversations -----------------------------------------------------------
     def _start_conversation(self, ex: Exchange) -> Conversation:
@@ -227,7 +234,7 @@ class Recorder:
         tags: dict[str, Any] = {
             sc.GEN_AI_AGENT_NAME: ex.route.name,
             sc.A2A_METHOD_NAME: ex.method_name,
-            sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+            sc.A2A_PROTOCOL_VERSION: ex.version_tag,
             sc.PROXY_OUTCOME: ex.outcome,
         }
         self._duration.record((end_ns - ex.start_ns) / 1e9, tags)
@@ -241,7 +248,7 @@ class Recorder:
                 {
                     sc.GEN_AI_AGENT_NAME: ex.route.name,
                     sc.A2A_METHOD_NAME: ex.method_name,
-                    sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+                    sc.A2A_PROTOCOL_VERSION: ex.version_tag,
                 },
             )
         if ex.reply is not None:

@@ -27,6 +27,9 @@ _JSON_TAG = re.compile(r"<json>(.*?)(?:</json>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 # Markers that say the agent meant to call a tool, even if what follows is broken.
 _TOOL_MARKERS = ('"tool_call"', "'tool_call'", "<json>", '"arguments"')
+# A tool call is an object or a list of them; deeper nesting is not a tool call, and the
+# walk below must not recurse as deep as the JSON parser allows.
+MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -126,15 +129,19 @@ def _load_json(candidate: str) -> tuple[Any, str | None]:
         return None, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
         return None, "invalid JSON: nested too deeply"
+    except ValueError:  # an integer beyond Python's int-string limit
+        return None, "invalid JSON: a number too long to read"
     if candidate[end:].strip() and not candidate.lstrip().startswith(("{", "[")):
         return None, "invalid JSON: trailing text"
     return value, None
 
 
-def _calls_in(value: Any, fmt: Format | None) -> list[ToolCallSeen] | None:
+def _calls_in(value: Any, fmt: Format | None, depth: int = 0) -> list[ToolCallSeen] | None:
     """Tool calls in a decoded JSON value, or None when it is not a tool-call shape."""
+    if depth > MAX_DEPTH:
+        return None
     if isinstance(value, list):
-        found = [_calls_in(item, fmt) for item in value]
+        found = [_calls_in(item, fmt, depth + 1) for item in value]
         if not value or any(f is None for f in found):
             return None
         return [call for group in found if group for call in group]
