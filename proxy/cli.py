@@ -1,4 +1,10 @@
-"""``tau2observe proxy`` (and ``python -m proxy``): the sidecar in front of A2A agents."""
+"""``tau2observe proxy`` (and ``python -m proxy``): the sidecar in front of A2A agents.
+
+Also the command runner every ``tau2observe`` subcommand goes through
+(:func:`run_command`): logging set up with the redaction filter, ``UsageError`` -> exit 2,
+a missing optional package -> an install hint. It lives here, below the evaluator, so
+that ``python -m proxy`` loads nothing from ``evaluator/``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,10 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from proxy.errors import SettingsError, UsageError
+from proxy.redact import SECRET_WORDS, Redactor, install_log_redaction
 from proxy.server import start_proxy
 from proxy.settings import ProxySettings, Route, parse_listen
 from proxy.telemetry import Telemetry, TelemetryConfigError, TelemetrySettings, build_telemetry
@@ -34,6 +42,11 @@ clients stay on the sidecar. Telemetry goes where the standard variables say:
   OTEL_RESOURCE_ATTRIBUTES      e.g. deployment.environment.name=dev
 and --trace-file writes spans as OTLP JSON lines. Credentials are never recorded;
 message content only with --capture-content.
+
+Limits: a client has --client-header-timeout to send a request's headers (then 408),
+a kept-alive connection idle for --client-idle-timeout is closed, a client that takes
+no bytes of its response for --client-write-timeout is cut off, and connections beyond
+--max-connections get 503. Bodies over --parse-max-bytes are forwarded but not read.
 """
 
 
@@ -99,6 +112,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="default: %(default)s",
     )
+    parser.add_argument(
+        "--redact-name",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="also redact query parameters and fields whose name contains WORD "
+        f"(case-insensitive; always: {', '.join(SECRET_WORDS)}); repeatable",
+    )
+    parser.add_argument(
+        "--client-header-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time a client has to send a request's headers, from connecting or from the "
+        "first byte of a later request; then 408 and close (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--client-idle-timeout",
+        type=float,
+        default=75.0,
+        metavar="SECONDS",
+        help="close a kept-alive client connection idle this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--client-write-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="cut off a client that takes no bytes of its response this long "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="concurrent client connections; more get 503 (default: half the open-file "
+        "limit, so the cap is reached before the descriptors run out)",
+    )
+    parser.add_argument(
+        "--parse-max-bytes",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="largest body read for telemetry; larger ones are forwarded unread, because "
+        "reading takes the event loop about 10 ms per MiB (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,7 +178,14 @@ def run(args: argparse.Namespace) -> int:
             read_timeout_s=args.upstream_timeout,
             connect_timeout_s=args.connect_timeout,
             upstream_keepalive_s=args.upstream_keepalive,
+            redact_names=tuple(args.redact_name),
+            client_header_timeout_s=args.client_header_timeout,
+            client_idle_timeout_s=args.client_idle_timeout,
+            client_write_timeout_s=args.client_write_timeout,
+            max_connections=args.max_connections,
+            parse_max_bytes=args.parse_max_bytes,
         )
+        install_log_redaction(Redactor.with_names(settings.redact_names))
         telemetry = build_telemetry(
             TelemetrySettings.from_env("tau2observe-proxy", trace_file=args.trace_file)
         )
@@ -166,8 +232,58 @@ async def _serve(settings: ProxySettings, telemetry: Telemetry) -> None:
         await running.stop()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m proxy``: the same as ``tau2observe proxy``."""
-    from evaluator.cli import main as tau2observe
+# --- the command runner (shared by every tau2observe subcommand) -------------------------
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
-    return tau2observe(["proxy", *(sys.argv[1:] if argv is None else argv)])
+
+def add_log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity (default: %(default)s)",
+    )
+
+
+def configure_logging(level: str) -> None:
+    """stderr logging, every line through the redaction filter."""
+    logging.basicConfig(level=getattr(logging, level), format=LOG_FORMAT, stream=sys.stderr)
+    install_log_redaction()
+
+
+def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace, name: str) -> int:
+    """Run ``args._module.run(args)``: bad usage exits 2 with the reason, a missing
+    optional package exits 2 with the install command."""
+    configure_logging(args.log_level)
+    module: ModuleType = args._module
+    try:
+        code: int = module.run(args)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] in ("proxy", "evaluator"):
+            raise
+        parser.exit(
+            2,
+            f"{name}: error: this command needs packages that are not "
+            f"installed (missing {exc.name!r}); install them with: "
+            f"pip install 'tau2observe[all]'\n",
+        )
+    except UsageError as exc:
+        parser.exit(2, f"{name}: error: {exc}\n")
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m proxy``: the same as ``tau2observe proxy``, without the evaluator."""
+    parser = argparse.ArgumentParser(
+        prog="python -m proxy",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_log_level(parser)
+    configure(parser)
+    parser.set_defaults(_module=sys.modules[__name__])
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    return run_command(parser, args, "tau2observe proxy")

@@ -119,3 +119,40 @@ async def test_serves_and_flushes_spans_on_sigterm(raw: RawUpstream, tmp_path: P
     ]
     assert names.count("SendMessage") == 2
     assert "a2a.conversation" in names  # the root is ended and flushed at shutdown
+
+
+async def test_the_sidecar_process_imports_nothing_from_the_evaluator(raw: RawUpstream) -> None:
+    """``python -m proxy`` runs the sidecar alone: the evaluator (and tau2 behind it) stays
+    out of its process. Checked in a process that serves a request, then stops itself."""
+    code = f"""
+import os, runpy, signal, sys, threading, urllib.request
+
+def probe():
+    for _ in range(200):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:{{port}}/mirror", timeout=2).read()
+            break
+        except OSError:
+            threading.Event().wait(0.05)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=probe, daemon=True).start()
+sys.argv = ["proxy", "--listen", "127.0.0.1:{{port}}", "--upstream", "{raw.url}"]
+try:
+    runpy.run_module("proxy", run_name="__main__")
+except SystemExit:
+    pass
+print(sorted(m for m in sys.modules if m.split(".")[0] == "evaluator"))
+print("proxy.server" in sys.modules)
+"""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code.replace("{port}", str(port)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert "serving http://127.0.0.1:" in err.decode()
+    assert out.decode().split() == ["[]", "True"], err.decode()
