@@ -10,6 +10,7 @@ keys — what the collector's file exporter writes and its OTLP receiver reads.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,3 +120,16 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
             {"resource": {"attributes": key_values(resource.attributes)}, "scopeSpans": scope_spans}
         )
     return {"resourceSpans": resource_spans}
+
+
+def dumps_in_pieces(value: Any, depth: int = 6) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, the same text, made one container level
+    at a time down to ``depth`` (an OTLP request's spans sit at depth 6). ``json.dumps`` of a
+    whole batch is one C call that holds the GIL for tens of milliseconds while the event
+    loop waits; in pieces, the interpreter can switch to the loop between them."""
+    if depth > 0 and isinstance(value, dict):
+        items = (f"{json.dumps(k)}:{dumps_in_pieces(v, depth - 1)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if depth > 0 and isinstance(value, list):
+        return "[" + ",".join(dumps_in_pieces(v, depth - 1) for v in value) + "]"
+    return json.dumps(value, separators=(",", ":"))

@@ -48,6 +48,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from proxy.otlp_json import dumps_in_pieces
 from proxy.otlp_json import encode_spans as otlp_json_spans
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,7 @@ class OtlpJsonFileSpanExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = json.dumps(otlp_json_spans(spans), separators=(",", ":"))
+        line = dumps_in_pieces(otlp_json_spans(spans))
         with self._lock:
             if self._file is None:
                 return SpanExportResult.FAILURE

@@ -60,3 +60,19 @@ def test_same_message_as_the_protobuf_encoder() -> None:
     _hex_to_base64(ours)
     parsed = ParseDict(ours, ExportTraceServiceRequest())
     assert parsed == protobuf_spans(spans)
+
+
+def test_dumping_in_pieces_writes_the_same_text() -> None:
+    from proxy.otlp_json import dumps_in_pieces
+
+    value = {
+        "resourceSpans": [
+            {"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "s"}, "spans": [
+                {"name": "é\n\"", "attributes": [{"key": "k", "value": {"intValue": "1"}}]},
+                {"name": "b", "flags": 256, "x": [1.5, True, None]},
+            ]}]},
+        ]
+    }  # fmt: skip
+    assert dumps_in_pieces(value) == json.dumps(value, separators=(",", ":"))
+    assert dumps_in_pieces([]) == "[]"
+    assert dumps_in_pieces({}) == "{}"
