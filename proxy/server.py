@@ -21,9 +21,8 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +45,7 @@ from proxy.exchange import (
     read_request_body,
     read_response_copy,
 )
+from proxy.guard import guarded
 from proxy.jsonrpc import ResultView, load_json
 from proxy.recorder import Recorder, Turn, access_log
 from proxy.settings import ProxySettings, Route
@@ -59,8 +59,6 @@ _CLIENT_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type
 # with its length, and an agent that breaks inside it still gets a clean 502. Anything
 # larger streams through (backpressure: we read as fast as the client takes it).
 _BUFFER_MAX = 64 * 1024
-
-T = TypeVar("T")
 
 
 class Forwarder:
@@ -143,13 +141,13 @@ class Forwarder:
         body = b"".join(prefix)
         ex.request_bytes = len(body)
         if complete:
-            _guarded(ex, "request", read_request_body, ex, body)
+            guarded(ex, "request", read_request_body, ex, body)
         else:
             ex.request.parse_error = (
                 f"too_large: body over {self._settings.parse_max_bytes} bytes not read"
             )
 
-        turn = _guarded(ex, "begin", self._recorder.begin, ex, request.headers) or _untraced(ex)
+        turn = guarded(ex, "begin", self._recorder.begin, ex, request.headers) or _untraced(ex)
         try:
             return await self._forward(request, ex, turn, body, complete)
         except asyncio.CancelledError:
@@ -159,7 +157,7 @@ class Forwarder:
             raise
         finally:
             ex.end_ns = time.time_ns()
-            _guarded(ex, "finish", self._recorder.finish, turn)
+            self._recorder.submit(turn)  # spans, metrics, log: after this request
 
     async def _forward(
         self, request: web.Request, ex: Exchange, turn: Turn, body: bytes, complete: bool
@@ -201,7 +199,7 @@ class Forwarder:
                     turn.upstream_end_ns = time.time_ns()
                     payload = b"".join(chunks)
                     card = self._read_card(request, ex, upstream, payload) if card_first else None
-                    self._read_copy(ex, upstream, payload)
+                    self._read_copy(turn, upstream, payload)
                     if card is not None:
                         ex.response_bytes = len(card.body)
                         return _card_response(upstream, card)
@@ -222,7 +220,7 @@ class Forwarder:
                 if copy is None:
                     ex.response.parse_error = "too_large: response not read"
                 else:
-                    self._read_copy(ex, upstream, copy)
+                    self._read_copy(turn, upstream, copy)
                 return response
         except ClientStalled as stalled:
             ex.client_stalled = True
@@ -279,9 +277,11 @@ class Forwarder:
                     copy = None
         return b"".join(copy) if copy is not None else None
 
-    def _read_copy(self, ex: Exchange, upstream: aiohttp.ClientResponse, payload: bytes) -> None:
+    def _read_copy(self, turn: Turn, upstream: aiohttp.ClientResponse, payload: bytes) -> None:
+        """The response copy is read after the request, with the rest of the recording."""
         limit = self._settings.parse_max_bytes
-        _guarded(ex, "response", read_response_copy, ex, upstream.headers, payload, limit)
+        headers = upstream.headers
+        turn.deferred.append(lambda: read_response_copy(turn.exchange, headers, payload, limit))
 
     def _read_card(
         self,
@@ -295,7 +295,7 @@ class Forwarder:
             return None
         if http.content_encoding(upstream.headers) != "identity":
             return None
-        card = _guarded(ex, "card", self._rewrite_card, request, ex, upstream, payload)
+        card = guarded(ex, "card", self._rewrite_card, request, ex, upstream, payload)
         if card is None and (ex.telemetry_problem or "").startswith("card"):
             ex.card_problem = f"relayed untouched: {ex.telemetry_problem}"
         return card
@@ -353,7 +353,7 @@ class Forwarder:
             ex.response_bytes += len(chunk)
             if compressed or ex.telemetry_problem is not None:
                 continue
-            _guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
+            guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
         ex.stream_comments = reader.comments
 
     def _read_chunk(self, reader: SseReader, chunk: bytes, ex: Exchange, turn: Turn) -> None:
@@ -405,35 +405,6 @@ class Forwarder:
 
 
 # --- the telemetry boundary ---------------------------------------------------------------
-_failures: dict[str, int] = {}
-
-
-def _guarded(ex: Exchange, where: str, step: Callable[..., T], *args: Any) -> T | None:
-    """Run one telemetry step; an exception marks the exchange and never reaches traffic.
-    The first failure of each kind is logged (one line), then one in a thousand."""
-    try:
-        return step(*args)
-    except Exception as exc:
-        what = f"{where}: {type(exc).__name__}"
-        if ex.telemetry_problem is None:
-            ex.telemetry_problem = what
-        if where == "request" and ex.request.parse_error is None:
-            ex.request.parse_error = f"unreadable: {type(exc).__name__}"
-        elif where in ("response", "stream") and ex.response.parse_error is None:
-            ex.response.parse_error = f"unreadable: {type(exc).__name__}"
-        seen = _failures.get(what, 0)
-        _failures[what] = seen + 1
-        if seen % 1000 == 0:
-            log.warning(
-                "telemetry could not read an exchange (%s, %d so far); the traffic was "
-                "forwarded unchanged",
-                what,
-                seen + 1,
-            )
-            log.debug("telemetry failure", exc_info=True)
-        return None
-
-
 def _untraced(ex: Exchange) -> Turn:
     """A turn with non-recording spans, when the recorder could not start real ones."""
     return Turn(ex, trace.INVALID_SPAN, trace.INVALID_SPAN, None, False, {})

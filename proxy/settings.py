@@ -110,6 +110,8 @@ class ProxySettings:
     stream_events_tail: int = 64
     conversation_idle_s: float = 300.0
     max_conversations: int = 10_000
+    # Finished exchanges waiting to be recorded (after their requests); full: dropped, counted.
+    record_queue_max: int = 4096
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -138,6 +140,7 @@ class ProxySettings:
             "parse_max_bytes",
             "content_max_chars",
             "max_conversations",
+            "record_queue_max",
         ):
             if getattr(self, key) < 1:
                 raise SettingsError(key, getattr(self, key), "must be at least 1")
