@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import multiprocessing
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -43,6 +44,12 @@ clients stay on the sidecar. Telemetry goes where the standard variables say:
   OTEL_RESOURCE_ATTRIBUTES      e.g. deployment.environment.name=dev
 and --trace-file writes spans as OTLP JSON lines. Credentials are never recorded;
 message content only with --capture-content.
+
+--workers N runs N processes on one port (SO_REUSEPORT; the kernel spreads connections
+over them). Each worker keeps its own table of conversations: turns of a conversation
+without traceparent that arrive on different connections can land in different workers,
+and then in different traces. Clients that send traceparent (the evaluator does) are not
+affected.
 
 Limits: a client has --client-header-timeout to send a request's headers (then 408),
 a kept-alive connection idle for --client-idle-timeout is closed, a client that takes
@@ -152,6 +159,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "limit, so the cap is reached before the descriptors run out)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the same port (SO_REUSEPORT), for hosts with more cores; "
+        "each keeps its own conversations (see above) (default: %(default)s)",
+    )
+    parser.add_argument(
         "--parse-max-bytes",
         type=int,
         default=1024 * 1024,
@@ -185,19 +200,54 @@ def run(args: argparse.Namespace) -> int:
             client_write_timeout_s=args.client_write_timeout,
             max_connections=args.max_connections,
             parse_max_bytes=args.parse_max_bytes,
+            reuse_port=args.workers > 1,
+        )
+        if args.workers < 1:
+            raise SettingsError("--workers", args.workers, "must be at least 1")
+        if args.workers > 1 and port == 0:
+            raise SettingsError("--listen", args.listen, "--workers needs a fixed port")
+        telemetry_settings = TelemetrySettings.from_env(
+            "tau2observe-proxy", trace_file=args.trace_file
         )
         install_log_redaction(Redactor.with_names(settings.redact_names))
-        telemetry = build_telemetry(
-            TelemetrySettings.from_env("tau2observe-proxy", trace_file=args.trace_file)
-        )
+        telemetry = build_telemetry(telemetry_settings)
     except (SettingsError, TelemetryConfigError) as exc:
         raise UsageError(str(exc)) from exc
+    # Workers are fresh interpreters (spawn), each with its own loop and telemetry.
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(settings, telemetry_settings, args.log_level),
+            name=f"tau2observe-proxy-worker-{i}",
+        )
+        for i in range(1, args.workers)
+    ]
     try:
+        for worker in workers:
+            worker.start()
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(settings, telemetry))
     finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()  # SIGTERM: the worker flushes its telemetry and exits
+        for worker in workers:
+            worker.join(30)
         telemetry.shutdown()
     return 0
+
+
+def _worker(settings: ProxySettings, telemetry_settings: TelemetrySettings, level: str) -> None:
+    """One more process serving the same port (``--workers``)."""
+    configure_logging(level)
+    install_log_redaction(Redactor.with_names(settings.redact_names))
+    telemetry = build_telemetry(telemetry_settings)
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(settings, telemetry, announce=False))
+    finally:
+        telemetry.shutdown()
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -225,7 +275,7 @@ def _tune_interpreter() -> None:
     gc.freeze()
 
 
-async def _serve(settings: ProxySettings, telemetry: Telemetry) -> None:
+async def _serve(settings: ProxySettings, telemetry: Telemetry, announce: bool = True) -> None:
     log = logging.getLogger("tau2observe.proxy")
     try:
         running = await start_proxy(settings, telemetry)
@@ -234,10 +284,11 @@ async def _serve(settings: ProxySettings, telemetry: Telemetry) -> None:
             f"--listen {settings.listen_host}:{settings.listen_port}: {exc.strerror}"
         ) from exc
     _tune_interpreter()
-    for route in settings.routes:
+    for route in settings.routes if announce else ():
         log.info("serving %s -> %s as %r", running.url_for(route.name), route.upstream, route.name)
     for line in telemetry.description or ("no exporter configured: spans are not kept",):
-        log.info("telemetry %s", line)
+        if announce:
+            log.info("telemetry %s", line)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

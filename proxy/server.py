@@ -584,6 +584,7 @@ async def start_proxy(settings: ProxySettings, telemetry: Telemetry) -> RunningP
         settings.listen_host,
         settings.listen_port,
         reuse_address=True,
+        reuse_port=settings.reuse_port or None,
     )
     port = settings.listen_port
     for sock in server.sockets:

@@ -110,6 +110,8 @@ class ProxySettings:
     stream_events_tail: int = 64
     conversation_idle_s: float = 300.0
     max_conversations: int = 10_000
+    # Bind with SO_REUSEPORT, so that several worker processes share one port (--workers).
+    reuse_port: bool = False
     # Finished exchanges waiting to be recorded (after their requests); full: dropped, counted.
     record_queue_max: int = 4096
 

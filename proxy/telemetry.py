@@ -311,28 +311,32 @@ def _hex_ids(node: Any) -> None:
 
 
 class OtlpJsonFileSpanExporter(SpanExporter):
-    """Appends each batch as one OTLP/JSON ``ExportTraceServiceRequest`` line."""
+    """Appends each batch as one OTLP/JSON ``ExportTraceServiceRequest`` line.
+
+    Each line is one ``write`` on a descriptor opened with ``O_APPEND``, so several
+    processes (``--workers``) can share one file without tearing each other's lines."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = dumps_in_pieces(otlp_json_spans(spans))
+        line = (dumps_in_pieces(otlp_json_spans(spans)) + "\n").encode()
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return SpanExportResult.FAILURE
-            self._file.write(line + "\n")
-            self._file.flush()
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -156,3 +157,68 @@ print("proxy.server" in sys.modules)
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert "serving http://127.0.0.1:" in err.decode()
     assert out.decode().split() == ["[]", "True"], err.decode()
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes of ``pid`` (multiprocessing's spawned children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+async def test_workers_share_one_port_and_one_trace_file(raw: RawUpstream, tmp_path: Path) -> None:
+    port = free_port()
+    trace_file = tmp_path / "spans.jsonl"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "--workers", "2", "--listen", f"127.0.0.1:{port}",
+        "--upstream", raw.url, "--trace-file", str(trace_file),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(200):  # both processes up: the parent and one worker
+            if len(_children(process.pid)) >= 1:
+                break
+            await asyncio.sleep(0.05)
+        statuses = []
+        for _ in range(30):
+            async with aiohttp.ClientSession() as http:  # a fresh connection each time
+                for _ in range(100):
+                    try:
+                        response = await http.post(
+                            f"http://127.0.0.1:{port}/mirror",
+                            json={"jsonrpc": "2.0", "id": 1, "method": "SendMessage"},
+                        )
+                        break
+                    except aiohttp.ClientConnectorError:
+                        await asyncio.sleep(0.05)
+                statuses.append(response.status)
+                await response.read()
+        workers = _children(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert statuses == [200] * 30
+    assert len(workers) == 1
+    names = [
+        span["name"]
+        for line in trace_file.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]  # every line whole: no torn writes
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert names.count("SendMessage") == 60  # SERVER and CLIENT, whichever worker served
+    code, _, usage = await _run("--workers", "2", "--listen", "127.0.0.1:0", "--upstream", raw.url)
+    assert code == 2
+    assert "--workers needs a fixed port" in usage
