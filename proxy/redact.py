@@ -54,6 +54,14 @@ _CREDENTIAL_SHAPES = (
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), REDACTED),
     (_JWT, REDACTED),
 )
+# A ``name: value``, ``name=value`` or ``"name": "value"`` pair. The name starts at a token
+# boundary (the lookbehind), so the scan stays linear; whether it is secret is decided
+# per match, by the rule.
+_PAIR = re.compile(
+    r"(?P<name>(?P<quote>[\"']?)(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]+(?P=quote))"
+    r"(?P<sep>\s*[:=]\s*)"
+    r"(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&}\]\"']+)"
+)
 # Control characters (and Unicode line breaks) that would let a value forge a log line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
@@ -85,15 +93,6 @@ class Redactor:
     @cached_property
     def _name_pattern(self) -> re.Pattern[str]:
         return re.compile("|".join(re.escape(w) for w in self.words))
-
-    @cached_property
-    def _pair_pattern(self) -> re.Pattern[str]:
-        words = "|".join(re.escape(w) for w in self.words)
-        return re.compile(
-            r"(?i)(?P<name>([\"']?)[A-Za-z0-9_.\-]*(?:" + words + r")[A-Za-z0-9_.\-]*\2)"
-            r"(?P<sep>\s*[:=]\s*)"
-            r"(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;&}\]\"']+)"
-        )
 
     # --- names -----------------------------------------------------------------------
     def is_secret_name(self, name: str) -> bool:
@@ -130,15 +129,22 @@ class Redactor:
     # --- free text -----------------------------------------------------------------
     def text(self, text: str) -> str:
         """Credential shapes and secret ``name: value`` pairs replaced by ``REDACTED``."""
-        for pattern, replacement in _CREDENTIAL_SHAPES:
-            text = pattern.sub(replacement, text)
-        return self._pair_pattern.sub(_redact_pair, text)
+        lower = text.lower()
+        # Cheap scans first: most text holds no secret word at all, and the pair pattern
+        # is the costly one (it tries a name at every position).
+        if "bearer" in lower or "basic" in lower or "sk-" in lower or "eyj" in lower:
+            for pattern, replacement in _CREDENTIAL_SHAPES:
+                text = pattern.sub(replacement, text)
+        if self._name_pattern.search(lower) is None:
+            return text
+        return _PAIR.sub(self._redact_pair, text)
 
-
-def _redact_pair(match: re.Match[str]) -> str:
-    value = match.group("value")
-    quote = value[0] if value[:1] in ('"', "'") else ""
-    return f"{match.group('name')}{match.group('sep')}{quote}{REDACTED}{quote}"
+    def _redact_pair(self, match: re.Match[str]) -> str:
+        if self._name_pattern.search(match.group("name").lower()) is None:
+            return match.group(0)
+        value = match.group("value")
+        quote = value[0] if value[:1] in ('"', "'") else ""
+        return f"{match.group('name')}{match.group('sep')}{quote}{REDACTED}{quote}"
 
 
 DEFAULT = Redactor()
