@@ -351,7 +351,7 @@ class Forwarder:
         async for chunk in upstream.content.iter_any():
             await self._write(response, chunk)  # relay first; read the copy after
             ex.response_bytes += len(chunk)
-            if compressed or ex.telemetry_problem is not None:
+            if compressed or (ex.telemetry_problem or "").startswith("stream"):
                 continue
             guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
         ex.stream_comments = reader.comments

@@ -466,3 +466,26 @@ async def test_error_bodies_do_not_disclose_the_agents_address(
     assert "Connect call failed" not in text
     [server] = recorded.server_spans()
     assert str(port) in _attrs(server)["a2a.proxy.error.message"]  # operators still see it
+
+
+async def test_a_request_telemetry_cannot_read_is_forwarded_and_its_stream_still_read(
+    raw: RawUpstream, start: ProxyFactory, recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """U14's shape: an exception while reading the request for telemetry (here forced)
+    marks the span; the request is forwarded and the reply's events are still counted."""
+    import proxy.server
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(proxy.server, "read_request_body", broken)
+    proxy_ = await start(raw.url)
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{proxy_.base_url}/sse", json=_message())
+        assert response.status == 200
+        assert (await response.read()).count(b"data:") == 6  # 3 events, 2 data lines each
+    [server] = recorded.server_spans()
+    attrs = _attrs(server)
+    assert attrs["a2a.proxy.telemetry_error"] == "request: RuntimeError"
+    assert attrs["a2a.proxy.request.parse_error"] == "unreadable: RuntimeError"
+    assert attrs["a2a.proxy.sse.event_count"] == 3
