@@ -5,6 +5,9 @@ wraps that object and adds what aiohttp does not bound:
 
 - a **cap on concurrent connections**: one over the cap is answered ``503`` with
   ``Connection: close`` and closed at once, and the first refusal of an episode is logged;
+- a warning, once per episode, when open connections come near the **file-descriptor
+  limit** (possible only with a ``--max-connections`` above the default): past it the
+  kernel queues new connections unanswered and nothing else would say so;
 - a **header deadline**: a client has ``header_timeout`` seconds to send a request head,
   counted from the connection's opening or, on a kept-alive connection, from the first
   byte of its next request. A late client gets ``408`` and the connection is closed.
@@ -51,9 +54,12 @@ class _Connection:
 
 
 class ConnectionGuard:
-    def __init__(self, cap: int, header_timeout_s: float) -> None:
+    def __init__(self, cap: int, header_timeout_s: float, fd_limit: int | None = None) -> None:
         self.cap = cap
         self.header_timeout_s = header_timeout_s
+        # Each client connection may hold an upstream one too; keep a reserve for files.
+        self.fd_room = max(8, (fd_limit - 64) // 2) if fd_limit is not None else None
+        self._near_fd_limit = False
         self.refused = 0
         self.timed_out = 0
         self._open: dict[asyncio.BaseTransport, _Connection] = {}
@@ -100,6 +106,15 @@ class ConnectionGuard:
             transport.write(OVER_CAPACITY)
             transport.close()
             return False
+        near = self.fd_room is not None and len(self._open) + 1 >= self.fd_room
+        if near and not self._near_fd_limit:
+            self._near_fd_limit = True
+            log.warning(
+                "%d client connections open, near the open-file limit: beyond it new "
+                "connections wait unanswered; raise the limit (ulimit -n) or lower "
+                "--max-connections",
+                len(self._open) + 1,
+            )
         connection = _Connection()
         self._open[transport] = connection
         self._arm(transport, connection)
@@ -114,6 +129,8 @@ class ConnectionGuard:
         connection = self._open.pop(transport, None)
         if connection is not None:
             _cancel(connection)
+        if self.fd_room is not None and len(self._open) < self.fd_room * 0.9:
+            self._near_fd_limit = False
         if self._at_cap and len(self._open) < self.cap * 0.9:
             self._at_cap = False
             log.warning(

@@ -48,7 +48,7 @@ from proxy.exchange import (
 from proxy.guard import guarded
 from proxy.jsonrpc import ResultView, load_json
 from proxy.recorder import Recorder, Turn, access_log
-from proxy.settings import ProxySettings, Route
+from proxy.settings import ProxySettings, Route, open_file_limit
 from proxy.sse import SseReader
 from proxy.telemetry import Telemetry
 
@@ -565,7 +565,9 @@ class RunningProxy:
 
 
 async def start_proxy(settings: ProxySettings, telemetry: Telemetry) -> RunningProxy:
-    guard = ConnectionGuard(settings.connection_cap, settings.client_header_timeout_s)
+    guard = ConnectionGuard(
+        settings.connection_cap, settings.client_header_timeout_s, open_file_limit()
+    )
     app = create_app(settings, telemetry.tracer_provider, telemetry.meter_provider, guard)
     # handler_cancellation: a client that hangs up cancels its upstream call.
     # keepalive_timeout: aiohttp closes a connection idle between requests after this.

@@ -176,16 +176,22 @@ class ProxySettings:
         return best
 
 
-def default_connection_cap() -> int:
+def open_file_limit() -> int | None:
+    """The soft limit on open file descriptors, or None when there is none to read."""
     try:
         import resource
 
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, OSError, ValueError):
-        return 1000
-    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
+
+
+def default_connection_cap() -> int:
+    limit = open_file_limit()
+    if limit is None:
         return 10_000
-    return max(16, (soft - 64) // 2)
+    return max(16, (limit - 64) // 2)
 
 
 def parse_listen(value: str) -> tuple[str, int]:

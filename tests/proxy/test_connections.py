@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from proxy.connections import HEADER_TIMEOUT, OVER_CAPACITY, ConnectionGuard
 
@@ -72,3 +75,22 @@ async def test_the_header_deadline_runs_until_a_request_starts_and_rearms_at_the
     assert guard.timed_out == 1
     protocol.connection_lost(None)
     assert len(guard) == 0
+
+
+async def test_near_the_descriptor_limit_one_warning_per_episode(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past the open-file limit the kernel leaves new connections unanswered, silently;
+    the guard says so first (a cap above the default allows this)."""
+    caplog.set_level(logging.WARNING, logger="tau2observe.proxy")
+    guard = ConnectionGuard(cap=100, header_timeout_s=60, fd_limit=64 + 2 * 8)  # room for 8
+    factory = guard.protocol_factory(FakeProtocol)
+    protocols = []
+    for _ in range(12):
+        protocol, transport = factory(), FakeTransport()
+        protocol.connection_made(transport)
+        protocols.append(protocol)
+    warnings = [r for r in caplog.records if "near the open-file limit" in r.getMessage()]
+    assert len(warnings) == 1
+    for protocol in protocols:
+        protocol.connection_lost(None)
