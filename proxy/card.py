@@ -106,6 +106,16 @@ def map_url(url: str, upstream_base: str, public_base: str) -> str | None:
     return new
 
 
+def encode_card(card: Any) -> bytes:
+    """The card as compact UTF-8 JSON. A lone surrogate (``"\\ud800"`` in the original, valid
+    JSON) has no UTF-8 form, so such a card is written with ASCII escapes instead: the same
+    JSON value either way."""
+    try:
+        return json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(card, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 def strong_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -130,7 +140,7 @@ class CardRewriter:
         if cached is None:
             try:
                 card = json.loads(body)
-            except (ValueError, RecursionError):
+            except (ValueError, RecursionError):  # not JSON, or JSON Python cannot hold
                 return None
             if not isinstance(card, dict):
                 return None
@@ -153,7 +163,7 @@ class CardRewriter:
         rewritten, foreign = rewrite_card_value(
             result, upstream_base, public_base, rewrite_foreign=self.rewrite_foreign
         )
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        body = encode_card(envelope)
         return RewrittenCard(
             body, strong_etag(body), rewritten, tuple(foreign), "signatures" in result
         )
@@ -167,7 +177,7 @@ class CardRewriter:
         rewritten, foreign = rewrite_card_value(
             card, upstream_base, public_base, rewrite_foreign=self.rewrite_foreign
         )
-        body = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
+        body = encode_card(card)
         return RewrittenCard(
             body, strong_etag(body), rewritten, tuple(foreign), "signatures" in card
         )

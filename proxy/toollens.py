@@ -89,10 +89,19 @@ class Attempt:
         return shape_of(self.value) if self.problem is None else None
 
 
-def shape_of(value: Any) -> Shape | None:
+# A tool call is an object or a list of them; deeper nesting is not a call, and the walk
+# below must not recurse as deep as the JSON parser allows.
+MAX_DEPTH = 8
+
+
+def shape_of(value: Any, depth: int = 0) -> Shape | None:
     """The call shape of a decoded JSON value, or None when it is not a call."""
+    if depth > MAX_DEPTH:
+        return None
     if isinstance(value, list):
-        return "list" if value and all(shape_of(v) is not None for v in value) else None
+        if not value:
+            return None
+        return "list" if all(shape_of(v, depth + 1) is not None for v in value) else None
     if not isinstance(value, dict):
         return None
     if "tool_call" in value or "tool_calls" in value:
@@ -133,6 +142,8 @@ def _decode(chunk: str) -> tuple[Any, str | None]:
         return None, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
         return None, "invalid JSON: nested too deeply"
+    except ValueError:  # an integer beyond Python's int-string limit
+        return None, "invalid JSON: a number too long to read"
 
 
 def _tagged(body: str) -> Attempt | None:
@@ -153,7 +164,7 @@ def _whole(stripped: str) -> Attempt | None:
     _, problem = _decode(stripped)
     try:
         first, end = json.JSONDecoder().raw_decode(stripped)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or a number too long
         first = None
         end = 0
     if end and shape_of(first):
@@ -186,7 +197,7 @@ def _embedded(stripped: str) -> Attempt | None:
         tries += 1
         try:
             value, _ = decoder.raw_decode(stripped, start)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # JSONDecodeError, or a number too long
             value = None
         if shape_of(value):
             return Attempt("embedded", value, raw=False)

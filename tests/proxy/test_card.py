@@ -122,3 +122,15 @@ def test_no_warning_when_every_url_is_rewritten(caplog: pytest.LogCaptureFixture
     assert result is not None
     assert json.loads(result.body)["url"] == "http://p:2/"
     assert not [r for r in caplog.records if r.name == "proxy.card"]
+
+
+def test_a_card_with_a_lone_surrogate_is_rewritten_to_the_same_json_value() -> None:
+    """H-1: ``\\ud800`` is valid JSON with no UTF-8 form; the rewrite escapes it."""
+    body = b'{"name": "odd \\ud800", "url": "http://127.0.0.1:9001/"}'
+    card = CardRewriter().rewrite(body, "http://127.0.0.1:9001", "http://p:9100", None)
+    assert card is not None
+    assert json.loads(card.body) == {"name": "odd \ud800", "url": "http://p:9100/"}
+    envelope = {"jsonrpc": "2.0", "id": 1, "result": json.loads(body)}
+    extended = CardRewriter().rewrite_result(envelope, "http://127.0.0.1:9001", "http://p:9100")
+    assert extended is not None
+    assert json.loads(extended.body)["result"]["name"] == "odd \ud800"

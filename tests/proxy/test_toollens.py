@@ -89,3 +89,17 @@ def test_malformed_calls_say_why(text: str, problem: str) -> None:
 
 def test_empty_reply() -> None:
     assert parse_reply("   ").text == ""
+
+
+def test_a_tool_call_under_700_nested_lists_is_text_not_a_crash() -> None:
+    """M-5: the lens walks at most MAX_DEPTH levels (the probe's reply erased the
+    exchange's telemetry with a RecursionError)."""
+    nested = "[" * 700 + '{"tool_call": {"name": "x", "arguments": {}}}' + "]" * 700
+    reply = parse_reply(nested)
+    assert reply.tool_calls == ()
+
+
+def test_a_number_too_long_for_python_is_a_malformed_call() -> None:
+    reply = parse_reply('{"tool_call": {"name": "x", "arguments": {"n": ' + "9" * 5000 + "}}}")
+    assert reply.malformed
+    assert "too long" in reply.problems[0]
