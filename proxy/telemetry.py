@@ -55,6 +55,13 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from proxy.otlp_json import request_text, span_text
+from proxy.otlp_reach import (
+    Reachability,
+    ReachableMetricExporter,
+    ReachableSpanExporter,
+    quiet_exporter_logs,
+    reachability_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +217,20 @@ def build_telemetry(
     os.environ.setdefault(ENV_SDK_INTERNAL_METRICS, "true")
     readers: list[MetricReader] = list(extra_metric_readers)
     described: list[str] = []
+    probes: dict[tuple[str, int], Reachability] = {}
+
+    def reach(signal: str) -> Reachability:
+        probe = reachability_for(signal, settings.otlp_protocol)
+        return probes.setdefault(probe.address, probe)
+
+    if settings.otlp_traces or settings.otlp_metrics:
+        quiet_exporter_logs()
     if settings.otlp_metrics:
         readers.append(
             PeriodicExportingMetricReader(
-                _otlp_metric_exporter(settings.otlp_protocol),
+                ReachableMetricExporter(
+                    _otlp_metric_exporter(settings.otlp_protocol), reach("metrics")
+                ),
                 export_interval_millis=settings.metric_interval_ms,
             )
         )
@@ -223,7 +240,12 @@ def build_telemetry(
     tracer_provider = TracerProvider(resource=resource)
     exporters: list[tuple[str, SpanExporter]] = [("extra", e) for e in extra_span_exporters]
     if settings.otlp_traces:
-        exporters.append((f"OTLP/{settings.otlp_protocol}", _otlp_span_exporter(settings)))
+        exporters.append(
+            (
+                f"OTLP/{settings.otlp_protocol}",
+                ReachableSpanExporter(_otlp_span_exporter(settings), reach("traces")),
+            )
+        )
     processors: list[SpanProcessor] = []
     if settings.trace_file is not None:
         texts = SpanTexts()
