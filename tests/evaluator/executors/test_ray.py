@@ -9,7 +9,6 @@ the machine's routable address).
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from evaluator.results import RunResult  # noqa: E402
 from evaluator.runner import run_evaluation  # noqa: E402
 from proxy.telemetry import TelemetrySettings, build_telemetry  # noqa: E402
 from tests.evaluator.a2a_servers import ScriptedCore, serve_agent  # noqa: E402
+from tests.evaluator.executors.otlp_files import otlp_spans  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -94,22 +94,6 @@ def ray_run(cluster: Any, oracle: RunningAgent, tmp_path_factory: pytest.TempPat
     on_ray = evaluate(config, RaySettings(trace_file=trace_dir / "spans.jsonl"))
     local = evaluate(config)
     return RayRun(local, on_ray, {p: otlp_spans(p) for p in sorted(trace_dir.iterdir())})
-
-
-def otlp_spans(path: Path) -> list[dict[str, Any]]:
-    spans = []
-    for line in path.read_text().splitlines():
-        for resource in json.loads(line)["resourceSpans"]:
-            service = next(
-                a["value"]["stringValue"]
-                for a in resource["resource"]["attributes"]
-                if a["key"] == "service.name"
-            )
-            for scope in resource["scopeSpans"]:
-                for span in scope["spans"]:
-                    attrs = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
-                    spans.append({**span, "service": service, "attrs": attrs})
-    return spans
 
 
 def test_rewards_on_the_cluster_equal_the_local_run_trial_by_trial(ray_run: RayRun) -> None:
@@ -240,3 +224,21 @@ def test_a_worker_killed_mid_trial_leaves_the_trial_not_scored_with_its_cause(
     assert len(others) == 2
     assert all(t.status == "scored" for t in others)
     assert result.status == "incomplete"
+
+
+def test_eval_with_executor_ray_streams_trials_to_the_results_file(
+    cluster: Any, oracle: RunningAgent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evaluator.cli import main
+    from evaluator.results import load_results
+
+    args = ["eval", "--domain", "mock", "--agent-a2a-endpoint", oracle.url, "--num-tasks", "2"]
+    args += ["--executor", "ray", "--save-to", str(tmp_path / "r.json")]
+    args += ["--trace-file", str(tmp_path / "spans.jsonl")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "[1/2] task " in err
+    assert "[2/2] task " in err
+    result = load_results(tmp_path / "r.json")
+    assert [t.reward for t in result.trials] == [1.0, 1.0]
+    assert any(".worker-" in p.name for p in tmp_path.iterdir())
