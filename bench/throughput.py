@@ -178,6 +178,7 @@ def measure(tasks: int, concurrency: int) -> dict[str, Any]:
     if "ray, warm" in runs:
         extra = (runs["ray, warm"][0] - runs["local"][0]) / n
         report["ray_overhead_s_per_trial"] = round(extra, 3)
+        report["ray_start_s"] = round(runs["ray, cold"][0] - runs["ray, warm"][0], 2)
     return report
 
 
