@@ -8,6 +8,7 @@ the machine's routable address).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import threading
@@ -242,3 +243,24 @@ def test_eval_with_executor_ray_streams_trials_to_the_results_file(
     result = load_results(tmp_path / "r.json")
     assert [t.reward for t in result.trials] == [1.0, 1.0]
     assert any(".worker-" in p.name for p in tmp_path.iterdir())
+
+
+def test_the_driver_stops_submitting_once_the_agent_stops_answering(cluster: Any) -> None:
+    """As with the local executor: the agent dies after two trials, three more find it
+    unreachable, and the trials never submitted are recorded as not run."""
+    seen: list[Any] = []
+    with contextlib.ExitStack() as stack:
+        agent = stack.enter_context(serve_in_thread(AgentSettings(kind="oracle")))
+        config = EvalConfig(domain="mock", agent_endpoint=agent.url, max_concurrency=1)
+
+        def on_trial(trial: Any) -> None:
+            seen.append(trial)
+            if len(seen) == 2:
+                stack.close()  # the agent goes away
+
+        result = evaluate(config, RaySettings(), on_trial=on_trial)
+    statuses = [t.status for t in result.trials]
+    assert statuses == ["scored"] * 5 + ["not_run"] * 4
+    assert [t.cause for t in result.trials[2:5]] == ["agent_unreachable"] * 3
+    assert {t.cause for t in result.trials[5:]} == {"agent_stopped_answering"}
+    assert result.status == "stopped"
