@@ -22,7 +22,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +30,9 @@ from opentelemetry import propagate
 from evaluator import summary
 from evaluator.errors import EvaluationError
 from evaluator.executors.base import ExecutionPlan, Executor, Unit
-from evaluator.executors.ray_worker import WorkerJob, run_unit
+from evaluator.executors.ray_worker import WorkerJob, run_unit, unfinished
 from evaluator.executors.streak import UnreachableStreak
-from evaluator.results import NOT_SCORED, RewardRecord, TrialResult
+from evaluator.results import NOT_SCORED, TrialResult
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -168,45 +167,18 @@ def collect(ray: Any, ref: Any, unit: Unit) -> TrialResult:
     try:
         result: TrialResult = ray.get(ref)
     except RayTaskError as exc:  # our worker code raised outside the trial (opening a session)
-        return not_scored(
+        return unfinished(
             unit,
+            NOT_SCORED,
             summary.CAUSE_CRASH,
             f"the trial could not run on a Ray worker: {type(exc.cause).__name__}: {exc.cause}",
         )
     except RayError as exc:  # the worker process or its node died, after Ray's retries
-        return not_scored(
+        return unfinished(
             unit,
+            NOT_SCORED,
             summary.CAUSE_WORKER_LOST,
             f"the Ray worker running this trial was lost: {type(exc).__name__}: "
             + str(exc).splitlines()[0],
         )
     return result
-
-
-def not_scored(unit: Unit, cause: str, error: str) -> TrialResult:
-    """A trial that did not finish for a reason on the evaluator's side."""
-    return TrialResult(
-        task_id=unit.task_id,
-        trial=unit.trial,
-        seed=unit.seed,
-        reward=0.0,
-        success=False,
-        termination_reason=summary.AGENT_ERROR,
-        status=NOT_SCORED,
-        cause=cause,
-        error=error,
-        reward_detail=RewardRecord(reward=0.0, note=error),
-        turns=0,
-        tool_calls=0,
-        malformed_tool_calls=0,
-        tool_errors=0,
-        duration_s=0.0,
-        mean_turn_duration_s=None,
-        user_cost=0.0,
-        user_input_tokens=0,
-        user_output_tokens=0,
-        context_id=None,
-        trace_id=None,
-        started_at=datetime.now(UTC).isoformat(),
-        attempts=1,
-    )

@@ -17,6 +17,7 @@ from evaluator.executors import Unit
 from evaluator.executors.ray import trace_carrier
 from evaluator.executors.ray_worker import WorkerJob, WorkerProcess, worker_trace_file
 from evaluator.runner import plan_units
+from tests.evaluator.a2a_servers import free_port
 from tests.evaluator.executors.otlp_files import otlp_spans
 
 pytestmark = pytest.mark.slow
@@ -65,3 +66,19 @@ def test_units_share_one_session_run_under_their_context_and_are_flushed_at_once
     assert not roots[two.trace_id].get("parentSpanId")
     assert {s["attrs"]["tau2.run.id"] for s in spans if s["traceId"] in roots} == {"run-1"}
     assert isinstance(first, Unit)
+
+
+def test_an_agent_gone_before_the_worker_connects_scores_the_trial_0_as_unreachable(
+    tmp_path: Path,
+) -> None:
+    """A worker that starts after the agent died: the trial counts towards the streak."""
+    config = EvalConfig(domain="mock", agent_endpoint=f"http://127.0.0.1:{free_port()}/")
+    (unit,) = plan_units(["create_task_1"], 1, config.seed)
+    worker = WorkerProcess()
+    try:
+        result = worker.run(WorkerJob(config, "run-2", "mock", None), unit, {})
+    finally:
+        worker.close()
+    assert (result.status, result.cause, result.reward) == ("scored", "agent_unreachable", 0.0)
+    assert result.termination_reason == "agent_error"
+    assert result.error
