@@ -194,7 +194,8 @@ def print_report(report: dict[str, Any]) -> None:
         )
     if "ray_overhead_s_per_trial" in report:
         print(
-            f"  Ray's overhead per trial (warm - local): {report['ray_overhead_s_per_trial']:+.3f} s"
+            f"  Ray's overhead per trial (warm - local): {report['ray_overhead_s_per_trial']:+.3f} s;"
+            f" starting Ray and its workers (cold - warm): {report['ray_start_s']:.1f} s"
         )
 
 
