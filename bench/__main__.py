@@ -1,5 +1,6 @@
 """``make bench``: what the sidecar costs, next to a direct connection, nginx and a bare
-Python forwarder.
+Python forwarder; and evaluation throughput (:mod:`bench.throughput`): native tau2, the
+local runner, Ray.
 
 Every process (the trivial agent, the sidecar with telemetry on and off, a bare aiohttp
 forwarder that parses nothing (:mod:`bench.forwarder`, the Python ceiling), nginx, wrk) is
@@ -85,6 +86,7 @@ class Report:
     throughput_rps: dict[str, float] = field(default_factory=dict)
     sse_delay_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     memory: dict[str, object] = field(default_factory=dict)
+    evaluation_throughput: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -378,6 +380,9 @@ def main() -> int:
                 flush=True,
             )
             report.memory = memory_run(tools["wrk"], target, workdir, memory_seconds)
+    from bench import throughput
+
+    report.evaluation_throughput = throughput.measure(tasks=3 if args.quick else 5, concurrency=2)
     print_report(report)
     (RESULTS / "latest.json").write_text(json.dumps(asdict(report), indent=2))
     print(f"\nwritten to {RESULTS / 'latest.json'}")
@@ -428,6 +433,10 @@ def print_report(report: Report) -> None:
             f"\nmemory, sidecar with telemetry on: {m['requests']} exchanges; RSS {m['rss_mib_at_20pct']} MiB "
             f"after warm-up, {m['rss_mib_at_end']} MiB at the end (growth {m['growth_mib_after_20pct']} MiB)"
         )
+    if report.evaluation_throughput:
+        from bench import throughput
+
+        throughput.print_report(report.evaluation_throughput)
     for note in report.notes:
         print(f"note: {note}")
 

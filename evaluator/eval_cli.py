@@ -149,6 +149,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="stop after N consecutive trials find the agent unreachable; the rest are "
         "recorded as not run and score 0 (default: 3; 0: never stop)",
     )
+    what.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where trials run: local, a thread pool here (default); ray, one Ray task per "
+        "trial on a cluster (pip install 'tau2observe[ray]'), --max-concurrency in flight "
+        "across it; with --trace-file PATH each Ray worker writes PATH.worker-HOST-PID",
+    )
+    what.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster, anything ray.init(address=...) accepts "
+        "(auto, HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local Ray)",
+    )
 
     agent = parser.add_argument_group("the agent")
     agent.add_argument(
@@ -290,11 +304,24 @@ def check_usage(args: argparse.Namespace) -> Any:
         raise UsageError("--resume continues the results file named by --save-to; give it")
     if args.resume and not args.save_to.exists():
         raise UsageError(f"--resume: {args.save_to} does not exist; nothing to continue")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address names a Ray cluster: use it with --executor ray")
     return config
+
+
+def executor_factory(args: argparse.Namespace) -> Any:
+    """None (the local thread pool) or the Ray executor that --executor names."""
+    if args.executor != "ray":
+        return None
+    from evaluator.executors.ray import RaySettings, ray_executor, ray_module
+
+    ray_module()  # installed? (a clear error before the run starts)
+    return ray_executor(RaySettings(address=args.ray_address, trace_file=args.trace_file))
 
 
 def run(args: argparse.Namespace) -> int:
     config = check_usage(args)
+    executor = executor_factory(args)
 
     from rich.console import Console
 
@@ -343,6 +370,7 @@ def run(args: argparse.Namespace) -> int:
                 on_trial=progress.trial,
                 results_path=results_path,
                 resume=resume,
+                executor=executor,
             )
     except KeyboardInterrupt:
         where = f"finished trials are in {chosen[0]}; " if chosen else ""

@@ -456,16 +456,23 @@ class _TrialRunner:
         self._run_trial = run_trial
         self._run_id = run_id
 
-    def run(self, task: Tau2Task, trial: int, seed: int) -> TrialResult:
-        """One unit, retried while the evaluator's side fails (at most ``max_retries``)."""
+    def run(
+        self, task: Tau2Task, trial: int, seed: int, parent: Context | None = None
+    ) -> TrialResult:
+        """One unit, retried while the evaluator's side fails (at most ``max_retries``).
+
+        ``parent`` is the trace context the unit was handed (from another process, for a
+        Ray worker); without one the trial span starts from this thread's context."""
         attempt = 1
         while True:
-            result = self._attempt(task, trial, seed, attempt)
+            result = self._attempt(task, trial, seed, attempt, parent)
             if result.status != NOT_SCORED or attempt > self._config.max_retries:
                 return result
             attempt += 1
 
-    def _attempt(self, task: Tau2Task, trial: int, seed: int, attempt: int) -> TrialResult:
+    def _attempt(
+        self, task: Tau2Task, trial: int, seed: int, attempt: int, parent: Context | None
+    ) -> TrialResult:
         config, agent = self._config, self._session.agent_name
         conversation = Conversation(
             self._session.connection,
@@ -485,6 +492,7 @@ class _TrialRunner:
             attributes[ATTR_ATTEMPT] = attempt
         with self._tracer.start_as_current_span(
             f"{TASK_SPAN_PREFIX} {task.id}",
+            context=parent,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             record_exception=False,
@@ -531,6 +539,25 @@ class _TrialRunner:
                     summary.primary_cause(result) or result.termination_reason,
                 )
         return result
+
+
+def trial_runner(
+    config: EvalConfig,
+    session: AgentSession,
+    loop: BackgroundLoop,
+    telemetry: Telemetry,
+    run_id: str,
+) -> _TrialRunner:
+    """``config``'s trials through an open ``session``, for an executor's worker process
+    (:func:`run_evaluation` builds its own)."""
+    from evaluator import tau2_adapter as adapter
+
+    user = adapter.UserSpec(
+        kind=config.user, model=config.user_llm, llm_args=dict(config.user_llm_args)
+    )
+    tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
+    surface = adapter.domain_surface(config.domain)
+    return _TrialRunner(config, session, loop, tracer, surface, user, adapter.run_trial, run_id)
 
 
 def trial_result(

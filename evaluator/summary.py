@@ -52,6 +52,7 @@ CAUSE_USER = "user_simulator_failed"
 CAUSE_TAU2_EVALUATOR = "tau2_evaluator_failed"
 CAUSE_CRASH = "evaluator_crash"
 CAUSE_NOT_RUN = "agent_stopped_answering"
+CAUSE_WORKER_LOST = "worker_lost"  # a Ray worker died mid-trial, after Ray's retries
 # Causes of a scored failure, read from tau2's checks.
 CAUSE_DB = "database_differs"
 CAUSE_COMMUNICATE = "information_not_given"
@@ -74,6 +75,7 @@ CAUSE_LABELS: dict[str, str] = {
     CAUSE_TAU2_EVALUATOR: "tau2's evaluator failed (not scored)",
     CAUSE_CRASH: "evaluator crashed (not scored)",
     CAUSE_NOT_RUN: "not run: agent stopped answering",
+    CAUSE_WORKER_LOST: "Ray worker lost (not scored)",
     CAUSE_DB: "database differs",
     CAUSE_COMMUNICATE: "information not given",
     CAUSE_ACTION: "expected action missing",

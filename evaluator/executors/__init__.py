@@ -8,6 +8,9 @@ what a trial's outcome means (that is :mod:`evaluator.summary`'s job).
     base.py     Unit, ExecutionPlan (what an executor is given), Executor (the seam)
     streak.py   UnreachableStreak: stop after N consecutive unreachable trials
     local.py    LocalExecutor: a thread pool in this process (the default)
+    ray.py      RayExecutor (--executor ray): one Ray task per unit; imported on demand,
+                since Ray is an optional extra
+    ray_worker.py  what a Ray worker process keeps between units (no Ray import)
 """
 
 from evaluator.executors.base import ExecutionPlan, Executor, ExecutorFactory, Unit

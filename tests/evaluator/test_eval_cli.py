@@ -42,6 +42,10 @@ def oracle() -> Iterator[RunningAgent]:
         (["--resume"], "--resume continues the results file named by --save-to"),
         (["--resume", "--save-to", "/nonexistent/r.json"], "does not exist"),
         (["--domain", "airlin"], "--domain 'airlin': unknown domain"),
+        (
+            ["--ray-address", "auto"],
+            "--ray-address names a Ray cluster: use it with --executor ray",
+        ),
     ],
 )
 def test_argument_errors_come_before_tau2_is_imported(args: list[str], message: str) -> None:
