@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.llmobs import cli as llmobs_cli
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--save-to", type=Path, metavar="PATH", help="results file")
     out.add_argument("--trace-file", type=Path, metavar="PATH", help="also write spans here")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+    llmobs_cli.add_option(out)
 
 
 def _user_llm_args(text: str) -> dict[str, Any]:
@@ -158,12 +160,23 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    # First, before tau2 (and litellm) are imported: see evaluator.llmobs.session.
+    llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
+    try:
+        return _run(args, llmobs is not None)
+    finally:
+        if llmobs is not None:
+            llmobs.shutdown()
+
+
+def _run(args: argparse.Namespace, llmobs_on: bool) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from evaluator import tau2_adapter
     from evaluator.config import default_results_path
     from evaluator.errors import EvaluationError
+    from evaluator.llmobs.ingestion import resource_attributes
     from evaluator.results import save_results
     from evaluator.runner import run_evaluation
     from proxy.telemetry import TelemetrySettings, build_telemetry
@@ -175,7 +188,11 @@ def run(args: argparse.Namespace) -> int:
     tau2_adapter.quiet_logs("DEBUG" if args.log_level == "DEBUG" else "ERROR")
     err = Console(stderr=True)
     telemetry = build_telemetry(
-        TelemetrySettings.from_env("tau2observe-evaluator", trace_file=args.trace_file)
+        TelemetrySettings.from_env(
+            "tau2observe-evaluator",
+            trace_file=args.trace_file,
+            extra_resource_attributes=resource_attributes(llmobs_on, os.environ),
+        )
     )
     progress = Progress(
         "[progress.description]{task.description}",

@@ -28,6 +28,7 @@ from evaluator.a2a_conversation import A2AConnection, Conversation
 from evaluator.config import EvalConfig
 from evaluator.errors import EvaluationError
 from evaluator.event_loop import BackgroundLoop
+from evaluator.genai.run import GenAIRun
 from evaluator.results import (
     SCHEMA_VERSION,
     AgentRecord,
@@ -91,17 +92,22 @@ def run_evaluation(
     metrics = EvaluatorMetrics(telemetry.meter_provider)
     started_at = _now()
     t0 = time.perf_counter()
+    run_id = uuid.uuid4().hex
     seeds = trial_seeds(config.seed, config.num_trials)
     jobs = [(trial, task) for trial in range(config.num_trials) for task in tasks]
     complexity = {t.id: _complexity(t) for t in tasks}
 
     with BackgroundLoop() as loop:
         session = open_session(config, telemetry, loop)
+        # GenAI hook 1 of 4: chat spans, evaluations, and LLM Observability when enabled.
+        genai = GenAIRun.start(
+            telemetry, run_id=run_id, domain=config.domain, agent=session.agent_name
+        )
         try:
             if on_start is not None:
                 on_start(len(jobs))
             trial_runner = _TrialRunner(
-                config, session, loop, tracer, surface, user, adapter.run_trial
+                config, session, loop, tracer, surface, user, adapter.run_trial, genai
             )
             results: list[TrialResult] = []
             with ThreadPoolExecutor(
@@ -130,9 +136,10 @@ def run_evaluation(
     results.sort(key=lambda r: (r.trial, order[r.task_id]))
     summary = summarize(results, time.perf_counter() - t0)
     metrics.record_run(config.domain, session.agent_name, summary)
+    genai.finish(summary)  # GenAI hook 4 of 4
     return RunResult(
         schema_version=SCHEMA_VERSION,
-        run_id=uuid.uuid4().hex,
+        run_id=run_id,
         started_at=started_at,
         finished_at=_now(),
         duration_s=summary.duration_s,
@@ -244,6 +251,7 @@ class _TrialRunner:
         surface: DomainSurface,
         user: UserSpec,
         run_trial: Callable[..., TrialRun],
+        genai: GenAIRun,
     ) -> None:
         self._config = config
         self._session = session
@@ -252,6 +260,7 @@ class _TrialRunner:
         self._surface = surface
         self._user = user
         self._run_trial = run_trial
+        self._genai = genai
 
     def run(self, task: Tau2Task, trial: int, seed: int) -> TrialResult:
         config, agent = self._config, self._session.agent_name
@@ -277,15 +286,16 @@ class _TrialRunner:
             run: TrialRun | None = None
             crash: Exception | None = None
             try:
-                run = self._run_trial(
-                    config.domain,
-                    task,
-                    conversation.turn,
-                    self._user,
-                    seed=seed,
-                    max_steps=config.max_steps,
-                    max_errors=config.max_errors,
-                )
+                with self._genai.trial(task.id, trial):  # GenAI hook 2 of 4
+                    run = self._run_trial(
+                        config.domain,
+                        task,
+                        conversation.turn,
+                        self._user,
+                        seed=seed,
+                        max_steps=config.max_steps,
+                        max_errors=config.max_errors,
+                    )
             except Exception as exc:  # a trial never takes the run down
                 crash = exc
             result = trial_result(
@@ -300,6 +310,7 @@ class _TrialRunner:
                 trace_id=format_trace_id(root.get_span_context().trace_id),
             )
             root.set_attributes(outcome_attributes(result))
+            self._genai.trial_finished(root, result)  # GenAI hook 3 of 4
             if result.error is not None:
                 root.set_status(Status(StatusCode.ERROR, result.error))
                 root.set_attribute(error_attributes.ERROR_TYPE, result.termination_reason)
