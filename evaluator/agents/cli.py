@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.llmobs import cli as llmobs_cli
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -91,6 +94,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="tau2 task set the oracle and flawed agents recognise (repeatable; default: "
         "mock, airline, retail, telecom)",
     )
+    parser.add_argument(
+        "--trace-file",
+        type=Path,
+        metavar="PATH",
+        help="write the llm agent's GenAI chat spans here too (OTLP JSON lines); they also "
+        "leave through OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    )
+    llmobs_cli.add_option(parser)
 
 
 def parse_llm_args(raw: str) -> dict[str, Any]:
@@ -126,11 +137,36 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evaluator.agents.server import serve_forever
-
     settings = settings_from_args(args)
+    # Before litellm (and tau2) are imported: see evaluator.llmobs.session.
+    llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
     try:
-        serve_forever(settings)
+        return _serve(args, settings, llmobs is not None)
+    finally:
+        if llmobs is not None:
+            llmobs.shutdown()
+
+
+def _serve(args: argparse.Namespace, settings: AgentSettings, llmobs_on: bool) -> int:
+    from evaluator.agents.server import serve_forever
+    from evaluator.genai.instrument import ChatInstrumentation, ContentCapture
+    from evaluator.llmobs.ingestion import resource_attributes
+    from proxy.telemetry import TelemetrySettings, build_telemetry
+
+    telemetry = build_telemetry(
+        TelemetrySettings.from_env(
+            "tau2observe-agent",
+            trace_file=args.trace_file,
+            extra_resource_attributes=resource_attributes(llmobs_on, os.environ),
+        )
+    )
+    chat = ChatInstrumentation(
+        telemetry.tracer_provider, telemetry.meter_provider, ContentCapture.from_env()
+    )
+    try:
+        serve_forever(settings, chat)
     except ValueError as exc:  # an unknown --task-set, found while loading tau2
         raise UsageError(str(exc)) from exc
+    finally:
+        telemetry.shutdown()
     return 0

@@ -75,6 +75,14 @@ def wait_for_card(url: str, process: subprocess.Popen[bytes], within: float = 60
     pytest.fail(f"no agent card at {url} after {within}s")
 
 
+def resources_of(path: Path) -> list[dict[str, Any]]:
+    return [
+        {a["key"]: a["value"] for a in rs["resource"]["attributes"]}
+        for line in path.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+    ]
+
+
 @dataclass
 class Run:
     result: RunResult
@@ -83,6 +91,8 @@ class Run:
     resources: list[dict[str, Any]]
     llm: ChatCompletionsServer
     traceparents: list[str | None]  # as the agent received them
+    agent_spans: list[Span]
+    agent_resources: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +123,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 json.dumps(llm.litellm_args()),
                 "--public-url",
                 url,
+                "--trace-file",
+                str(folder / "agent-traces.jsonl"),
+                "--llmobs",
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -155,11 +168,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             agent.terminate()
             agent.wait(30)
             agent_log.close()
-        resources = [
-            {a["key"]: a["value"] for a in rs["resource"]["attributes"]}
-            for line in (folder / "traces.jsonl").read_text().splitlines()
-            for rs in json.loads(line)["resourceSpans"]
-        ]
+        resources = resources_of(folder / "traces.jsonl")
         yield Run(
             load_results(folder / "results.json"),
             intake.record,
@@ -167,6 +176,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             resources,
             llm,
             list(forwarder.traceparents),
+            read_spans([folder / "agent-traces.jsonl"]),
+            resources_of(folder / "agent-traces.jsonl"),
         )
 
 
@@ -192,6 +203,25 @@ def test_one_workflow_per_run_and_one_task_per_trial_under_it(run: Run) -> None:
         trial = trials[(tag_value(task, "task_id") or "", tag_value(task, "trial") or "")]
         assert tag_value(task, "otel.trace_id") == trial.trace_id
         assert tag_value(task, "run_id") == run.result.run_id
+
+
+def test_the_llm_agents_calls_are_chat_spans_in_the_trials_trace(run: Run) -> None:
+    # The agent continues the sidecar's traceparent, so its LLM calls join the trial.
+    clients = {s.span_id: s for s in run.spans if s.scope == "tau2observe.proxy"}
+    trials = {t.trace_id for t in run.result.trials}
+    chats = [s for s in run.agent_spans if s.name == f"chat {AGENT_MODEL}"]
+    assert len(chats) == sum(1 for r in run.llm.requests if r.model == AGENT_MODEL)
+    for span in chats:
+        assert span.trace_id in trials
+        assert span.parent_id in clients
+        assert span.attributes["tau2.llm.role"] == "agent"
+        assert span.attributes["gen_ai.usage.input_tokens"] > 0
+    marks = {r.get("dd_llmobs_enabled", {}).get("stringValue") for r in run.agent_resources}
+    assert marks == {"false"}  # `agent llm --llmobs`: ddtrace reports these calls instead
+    from_agent = [
+        s for s in run.record.spans_of_kind("llm") if s["meta"]["model_name"] == AGENT_MODEL
+    ]
+    assert len(from_agent) == len(chats)
 
 
 def test_agent_turns_and_user_simulator_calls_sit_under_their_trial(run: Run) -> None:
