@@ -330,3 +330,34 @@ def test_a_bad_key_is_refused_with_datadogs_error(tmp_path: Path) -> None:
     assert intake.record.spans == []
     assert {(r.path, r.status) for r in intake.record.refused} == {("/api/v2/llmobs", 403)}
     assert b"403" in done.stderr  # ddtrace says so; the run went on
+
+
+def test_the_demo_sends_one_workflow_per_agent_with_its_evaluations(tmp_path: Path) -> None:
+    with LLMObsIntake() as intake:
+        done = subprocess.run(
+            [
+                *CLI,
+                "demo",
+                "--domain",
+                "mock",
+                "--num-tasks",
+                "2",
+                "--num-trials",
+                "1",
+                "--output",
+                str(tmp_path / "demo"),
+                "--llmobs",
+            ],
+            env=llmobs_env(intake),
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert intake.record.refused == []
+    workflows = intake.record.spans_of_kind("workflow")
+    assert sorted(tag_value(w, "agent") or "" for w in workflows) == ["flawed", "oracle"]
+    assert len(intake.record.spans_of_kind("task")) == 4
+    labels = [m["label"] for m in intake.record.evaluations]
+    assert sorted(set(labels)) == ["average_reward", "pass_hat_1", "reward", "success", "termination"]
+    assert labels.count("reward") == 4
