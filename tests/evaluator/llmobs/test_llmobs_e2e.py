@@ -359,5 +359,11 @@ def test_the_demo_sends_one_workflow_per_agent_with_its_evaluations(tmp_path: Pa
     assert sorted(tag_value(w, "agent") or "" for w in workflows) == ["flawed", "oracle"]
     assert len(intake.record.spans_of_kind("task")) == 4
     labels = [m["label"] for m in intake.record.evaluations]
-    assert sorted(set(labels)) == ["average_reward", "pass_hat_1", "reward", "success", "termination"]
+    assert sorted(set(labels)) == [
+        "average_reward",
+        "pass_hat_1",
+        "reward",
+        "success",
+        "termination",
+    ]
     assert labels.count("reward") == 4
