@@ -30,6 +30,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from evaluator.genai import chat
 
+# litellm fetches its model price map over the network at import unless told not to
+# (three attempts, seconds each, offline); the local copy prices the calls just as well.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 INSTRUMENTATION_NAME = "tau2observe.genai"
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"  # noqa: S105 (a metric name)
 METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
@@ -38,6 +42,7 @@ METRIC_COST = "tau2.llm.cost"
 ATTR_LLM_ROLE = "tau2.llm.role"
 ROLE_USER_SIMULATOR = "user_simulator"
 ROLE_AGENT = "agent"
+ATTR_DOMAIN = "tau2.domain"  # the evaluation's domain, on the evaluator's calls
 # The GenAI conventions' standard switch for message content in GenAI instrumentations.
 ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 DEFAULT_CONTENT_MAX_CHARS = 4096
@@ -52,6 +57,7 @@ _METRIC_KEYS = (
     gen_ai.GEN_AI_RESPONSE_MODEL,
     gen_ai.GEN_AI_AGENT_NAME,
     ATTR_LLM_ROLE,
+    ATTR_DOMAIN,
     error_attributes.ERROR_TYPE,
 )
 

@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, format_trace_id
 
 from evaluator.genai.evaluation import record_trial_evaluations
 from evaluator.genai.instrument import (
+    ATTR_DOMAIN,
     ATTR_LLM_ROLE,
     ROLE_USER_SIMULATOR,
     ChatInstrumentation,
@@ -84,7 +85,11 @@ class GenAIRun:
             stack.enter_context(
                 chat_scope(
                     self.chat,
-                    **{gen_ai.GEN_AI_AGENT_NAME: self._agent, ATTR_LLM_ROLE: ROLE_USER_SIMULATOR},
+                    **{
+                        gen_ai.GEN_AI_AGENT_NAME: self._agent,
+                        ATTR_LLM_ROLE: ROLE_USER_SIMULATOR,
+                        ATTR_DOMAIN: self._domain,
+                    },
                 )
             )
             if self.llmobs is not None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +24,8 @@ from proxy.telemetry import TelemetrySettings, build_telemetry
 from tests.fakes.chat_completions import USER_LINES, USER_MODEL, ChatCompletionsServer
 
 pytestmark = pytest.mark.slow
+
+CATALOGUE = Path(__file__).parents[3] / "dashboards" / "metrics.yaml"
 
 
 @dataclass
@@ -122,3 +126,14 @@ def test_trial_spans_carry_workflow_attributes_and_their_evaluations(observed: O
             "pass" if trial.success else "fail"
         )
         assert results["termination"]["gen_ai.evaluation.score.label"] == trial.termination_reason
+
+
+def test_the_llm_metrics_are_the_catalogued_ones_with_catalogued_tags(observed: Observed) -> None:
+    catalogue = yaml.safe_load(CATALOGUE.read_text())
+    declared = {m["name"]: set(m["tags"]) for m in catalogue["metrics"] if m["source"] == "genai"}
+    emitted = {name: points for name, points in observed.points.items() if name in declared}
+    assert set(emitted) == set(declared)
+    for name, points in emitted.items():
+        for point in points:
+            assert set(dict(point.attributes)) <= declared[name], name
+            assert dict(point.attributes)["tau2.domain"] == "mock"
