@@ -16,6 +16,7 @@ result is known, ``finish`` with the run's summary. Between them:
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,9 @@ from evaluator.results import RunSummary, TrialResult
 if TYPE_CHECKING:
     from evaluator.llmobs.run import LLMObsRun
     from proxy.telemetry import Telemetry
+
+
+log = logging.getLogger(__name__)
 
 
 def workflow_name(domain: str) -> str:
@@ -71,7 +75,10 @@ class GenAIRun:
         if (active := session.current()) is not None:
             from evaluator.llmobs.run import LLMObsRun
 
-            llmobs = LLMObsRun(active, run_id, domain, agent)
+            try:
+                llmobs = LLMObsRun(active, run_id, domain, agent)
+            except Exception as exc:  # the evaluation runs without it
+                log.warning("LLM Observability: run span not started: %r", exc)
         return cls(chat, domain=domain, agent=agent, llmobs=llmobs)
 
     @contextlib.contextmanager
@@ -93,15 +100,24 @@ class GenAIRun:
                 )
             )
             if self.llmobs is not None:
-                stack.enter_context(self.llmobs.trial(task_id, trial, trace_id))
+                try:
+                    stack.enter_context(self.llmobs.trial(task_id, trial, trace_id))
+                except Exception as exc:  # telemetry never takes a trial down
+                    log.warning("LLM Observability: trial span not started: %r", exc)
             yield
 
     def trial_finished(self, span: Span, result: TrialResult) -> None:
         record_trial_evaluations(span, result)
         if self.llmobs is not None:
-            self.llmobs.trial_finished(result)
+            try:
+                self.llmobs.trial_finished(result)
+            except Exception as exc:  # telemetry never takes a trial down
+                log.warning("LLM Observability: evaluations not submitted: %r", exc)
 
     def finish(self, summary: RunSummary | None) -> None:
         """The run is over (``summary`` None when it stopped early)."""
         if self.llmobs is not None:
-            self.llmobs.finish(summary)
+            try:
+                self.llmobs.finish(summary)
+            except Exception as exc:  # the run's results stand without it
+                log.warning("LLM Observability: run not finished: %r", exc)

@@ -22,6 +22,7 @@ Evaluations (:mod:`evaluator.genai.evaluation` derives them) are submitted with
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -37,6 +38,8 @@ from evaluator.genai.evaluation import (
 )
 from evaluator.llmobs.session import LLMObsSession
 from evaluator.results import RunSummary, TrialResult
+
+log = logging.getLogger(__name__)
 
 TAG_RUN_ID = "run_id"
 TAG_DOMAIN = "domain"
@@ -181,7 +184,10 @@ class AgentTurn:
         if self._span is not None and self._capture:
             from ddtrace.llmobs import LLMObs
 
-            LLMObs.annotate(span=self._span, output_data=text)
+            try:
+                LLMObs.annotate(span=self._span, output_data=text)
+            except Exception as exc:  # telemetry never takes a turn down
+                log.warning("LLM Observability: agent output not recorded: %r", exc)
 
 
 @contextlib.contextmanager
@@ -193,10 +199,16 @@ def agent_turn(agent: str, index: int, text: str) -> Iterator[AgentTurn]:
         return
     from ddtrace.llmobs import LLMObs
 
-    with LLMObs.agent(name=f"invoke_agent {agent}") as span:
+    try:
+        span = LLMObs.agent(name=f"invoke_agent {agent}")
         LLMObs.annotate(
             span=span,
             metadata={"turn": index},
             input_data=text if trial.capture_content else None,
         )
+    except Exception as exc:  # telemetry never takes a turn down
+        log.warning("LLM Observability: agent span not started: %r", exc)
+        yield AgentTurn()
+        return
+    with span:
         yield AgentTurn(span, trial.capture_content)

@@ -137,3 +137,46 @@ def test_the_llm_metrics_are_the_catalogued_ones_with_catalogued_tags(observed: 
         for point in points:
             assert set(dict(point.attributes)) <= declared[name], name
             assert dict(point.attributes)["tau2.domain"] == "mock"
+
+
+class BrokenLLMObs:
+    """An LLM Observability run whose every call fails (a bad intake answer, a ddtrace bug)."""
+
+    def trial(self, task_id: str, trial: int, trace_id: str | None) -> Any:
+        raise RuntimeError("trial")
+
+    def trial_finished(self, result: Any) -> None:
+        raise RuntimeError("trial_finished")
+
+    def finish(self, summary: Any) -> None:
+        raise RuntimeError("finish")
+
+
+def test_a_failing_llm_observability_never_takes_a_trial_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from evaluator.genai.instrument import ChatInstrumentation
+    from evaluator.genai.run import GenAIRun
+    from tests.evaluator.genai.test_evaluation import trial
+
+    provider = TracerProvider()
+    run = GenAIRun(
+        ChatInstrumentation(provider, MeterProvider()),
+        domain="mock",
+        agent="a",
+        llmobs=BrokenLLMObs(),  # type: ignore[arg-type]
+    )
+    with provider.get_tracer("t").start_as_current_span("tau2.task t1") as span:
+        with run.trial("t1", 0):
+            ran = True
+        run.trial_finished(span, trial())
+    run.finish(None)
+    assert ran
+    assert [r.getMessage().split(":")[1].strip() for r in caplog.records] == [
+        "trial span not started",
+        "evaluations not submitted",
+        "run not finished",
+    ]

@@ -30,6 +30,7 @@ from evaluator.llmobs.session import REDACTED
 from evaluator.report.traces import Span, read_spans
 from evaluator.results import RunResult, load_results
 from tests.fakes.chat_completions import AGENT_MODEL, USER_MODEL, ChatCompletionsServer
+from tests.fakes.chat_completions import API_KEY as LLM_API_KEY
 from tests.fakes.forwarder import Forwarder
 from tests.fakes.llmobs_intake import API_KEY, LLMObsIntake, LLMObsRecord, tag_value
 
@@ -181,10 +182,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         )
 
 
-def test_the_intake_accepted_everything(run: Run) -> None:
+def test_the_intake_accepted_everything_and_no_credential(run: Run) -> None:
     assert run.record.refused == []
     assert run.record.spans
     assert run.record.evaluations
+    sent = json.dumps([run.record.spans, run.record.evaluations, run.record.headers])
+    assert LLM_API_KEY not in sent
+    assert API_KEY not in sent
 
 
 def test_one_workflow_per_run_and_one_task_per_trial_under_it(run: Run) -> None:
