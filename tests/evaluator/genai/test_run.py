@@ -51,7 +51,9 @@ def observed() -> Iterator[Observed]:
                 EvalConfig(
                     domain="mock",
                     agent_endpoint=agent.url,
-                    num_tasks=2,
+                    # two tasks tau2 can grade after noop (its evaluator raises on
+                    # create_task_1_with_env_assertions, which would be retried)
+                    task_ids=("create_task_1", "update_task_1"),
                     max_concurrency=2,
                     user="llm",
                     user_llm=f"openai/{USER_MODEL}",

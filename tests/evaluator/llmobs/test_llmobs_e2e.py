@@ -37,7 +37,10 @@ from tests.fakes.llmobs_intake import API_KEY, LLMObsIntake, LLMObsRecord, tag_v
 pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "evaluator.cli", "--log-level", "WARNING"]
-NUM_TASKS = 2
+# two mock tasks tau2 can grade whatever the agent does (its evaluator raises on
+# create_task_1_with_env_assertions when the task was not created)
+TASK_IDS = ("create_task_1", "update_task_1")
+NUM_TASKS = len(TASK_IDS)
 NUM_TRIALS = 2
 SERVER_KIND = 2  # OTLP SpanKind SERVER
 CLIENT_KIND = 3
@@ -142,8 +145,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                     "mock",
                     "--agent-a2a-endpoint",
                     url,
-                    "--num-tasks",
-                    str(NUM_TASKS),
+                    "--task-ids",
+                    *TASK_IDS,
                     "--num-trials",
                     str(NUM_TRIALS),
                     "--user",
