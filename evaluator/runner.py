@@ -56,6 +56,7 @@ from evaluator.results import (
     UserRecord,
     save_results,
 )
+from evaluator.shards import shard_of
 from evaluator.telemetry import (
     TASK_SPAN_PREFIX,
     TRACER_NAME,
@@ -150,6 +151,8 @@ def run_evaluation(
         task_set=config.task_set,
         task_split=config.task_split,
     )
+    if config.shard is not None:
+        tasks = shard_of(tasks, *config.shard)
     surface = adapter.domain_surface(config.domain)
     user = adapter.UserSpec(
         kind=config.user, model=config.user_llm, llm_args=dict(config.user_llm_args)
