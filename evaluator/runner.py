@@ -138,10 +138,12 @@ def run_evaluation(
     results_path: Path | Callable[[str], Path] | None = None,
     resume: Resume | None = None,
     run_id: str | None = None,
+    parent: Context | None = None,
 ) -> RunResult:
     """Run (or continue) an evaluation; ``on_start(to_run, already_done)`` and ``on_trial``
     report progress. ``results_path`` may be a function of the agent's name. A Ctrl-C (or a
-    callback raising) leaves an ``interrupted`` file."""
+    callback raising) leaves an ``interrupted`` file. With ``parent`` (a requester's trace,
+    as the green agent continues it) every trial's span is its child rather than a root."""
     from evaluator import tau2_adapter as adapter
 
     tasks = adapter.load_tasks(
@@ -187,7 +189,7 @@ def run_evaluation(
             if on_start is not None:
                 on_start(len(todo), len(kept))
             trial_runner = _TrialRunner(
-                config, session, loop, tracer, surface, user, adapter.run_trial, run_id
+                config, session, loop, tracer, surface, user, adapter.run_trial, run_id, parent
             )
             labels = _Labels(config.domain, session.agent_name, run_id)
 
@@ -383,14 +385,16 @@ class RunIdStamp(SpanProcessor):
     evaluator, its HTTP client, the in-process sidecar): one run is one filter.
 
     One per tracer provider (runs may share one, as the demo's do); each trial binds its
-    trace id to its run while it runs.
+    trace id to its run while it runs. Trials that continue one requester's trace share
+    its id, so bindings are counted.
     """
 
     _installed: ClassVar[weakref.WeakKeyDictionary[Any, RunIdStamp]] = weakref.WeakKeyDictionary()
     _install_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
-        self._runs: dict[int, str] = {}
+        self._runs: dict[int, tuple[str, int]] = {}  # trace id -> (run id, trials bound)
+        self._lock = threading.Lock()
 
     @classmethod
     def on(cls, provider: Any) -> RunIdStamp | None:
@@ -405,15 +409,20 @@ class RunIdStamp(SpanProcessor):
             return stamp
 
     def bind(self, trace_id: int, run_id: str) -> None:
-        self._runs[trace_id] = run_id
+        with self._lock:
+            _, count = self._runs.get(trace_id, (run_id, 0))
+            self._runs[trace_id] = (run_id, count + 1)
 
     def unbind(self, trace_id: int) -> None:
-        self._runs.pop(trace_id, None)
+        with self._lock:
+            run_id, count = self._runs.pop(trace_id, ("", 0))
+            if count > 1:
+                self._runs[trace_id] = (run_id, count - 1)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        run_id = self._runs.get(span.get_span_context().trace_id)
-        if run_id is not None:
-            span.set_attribute(ATTR_RUN_ID, run_id)
+        bound = self._runs.get(span.get_span_context().trace_id)
+        if bound is not None:
+            span.set_attribute(ATTR_RUN_ID, bound[0])
 
     def on_end(self, span: ReadableSpan) -> None:
         """Nothing to do once the span ends."""
@@ -516,6 +525,7 @@ class _TrialRunner:
         user: UserSpec,
         run_trial: Callable[..., TrialRun],
         run_id: str,
+        parent: Context | None = None,
     ) -> None:
         self._config = config
         self._session = session
@@ -525,6 +535,7 @@ class _TrialRunner:
         self._user = user
         self._run_trial = run_trial
         self._run_id = run_id
+        self._parent = parent
 
     def run(self, task: Tau2Task, trial: int, seed: int) -> TrialResult:
         """One unit, retried while the evaluator's side fails (at most ``max_retries``)."""
@@ -555,6 +566,7 @@ class _TrialRunner:
             attributes[ATTR_ATTEMPT] = attempt
         with self._tracer.start_as_current_span(
             f"{TASK_SPAN_PREFIX} {task.id}",
+            context=self._parent,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             record_exception=False,
