@@ -20,6 +20,7 @@ from proxy.errors import UsageError
 COMMANDS: dict[str, str] = {
     "proxy": "proxy.cli",
     "eval": "evaluator.eval_cli",
+    "serve": "evaluator.green.cli",
     "agent": "evaluator.agents.cli",
     "dashboards": "evaluator.dashboards.cli",
     "metrics": "evaluator.push.cli",

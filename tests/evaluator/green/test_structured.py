@@ -112,7 +112,7 @@ def test_malformed_structured_requests(content: MessageContent, problem: str) ->
 
 
 def test_credentials_in_a_request_are_masked_for_storage() -> None:
-    request = {
+    request: dict[str, Any] = {
         "participants": {"agent": "http://a"},
         "config": {"domain": "mock", "user_llm_args": {"api_key": "sk-1", "temperature": 0}},
     }
