@@ -33,7 +33,8 @@ TERMINAL = frozenset(
 
 def state_name(state: int) -> str:
     """``TASK_STATE_INPUT_REQUIRED`` -> ``input-required`` (the 0.3 spelling)."""
-    return TaskState.Name(state).removeprefix("TASK_STATE_").lower().replace("_", "-")
+    name: str = TaskState.Name(state)
+    return name.removeprefix("TASK_STATE_").lower().replace("_", "-")
 
 
 def message_text(message: Message) -> str:
