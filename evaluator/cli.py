@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "proxy": "proxy.cli",
     "eval": "evaluator.eval_cli",
     "serve": "evaluator.green.cli",
+    "scenario": "evaluator.green.scenario",
     "agent": "evaluator.agents.cli",
     "dashboards": "evaluator.dashboards.cli",
     "metrics": "evaluator.push.cli",
