@@ -13,7 +13,8 @@ itself.
     as each trial ends (the runner does it)
     cancel: the trials not yet started never start; the artifact holds what finished,
     marked partial, and the task ends ``canceled``
-    shutdown: the same, ending ``failed`` as interrupted (a restart recovers the rest)
+    shutdown: the trials not yet started never start; the server then marks the task
+    ``failed`` as interrupted, with what finished (as a restart after a crash does)
 """
 
 from __future__ import annotations
@@ -394,9 +395,12 @@ class Evaluations:
         return True
 
     async def shutdown(self, grace_s: float = 30.0) -> None:
-        """Stop every run (interrupted, resumable); safe to call twice."""
+        """Stop every run, leaving it for :func:`~evaluator.green.server.recover` to
+        mark interrupted (the A2A machinery is closing: no events are written now).
+        The runner marks each results file interrupted itself. Safe to call twice."""
         runs = list(self._runs.values())
         for run in runs:
+            run.closed = True
             run.request_stop(STOPPING)
         if runs:
             await asyncio.wait(

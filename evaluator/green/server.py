@@ -228,8 +228,13 @@ class Green:
     recovered: list[str]  # task ids marked interrupted at start
 
     async def aclose(self) -> None:
+        """Stop the runs, mark them interrupted (with what finished), close the handler."""
         await self.evaluations.shutdown()
-        await self.handler.aclose()
+        await recover(self.store, self.evaluations.settings.runs_dir, reason=STOPPED)
+        try:
+            await asyncio.wait_for(self.handler.aclose(), timeout=10)
+        except TimeoutError:
+            log.warning("the A2A request handler did not close within 10 s")
 
 
 async def start_green(settings: GreenSettings, telemetry: Telemetry, base_url: str) -> Green:
@@ -276,8 +281,13 @@ async def start_green(settings: GreenSettings, telemetry: Telemetry, base_url: s
     return green
 
 
-async def recover(store: FileTaskStore, runs_dir: Path) -> list[str]:
-    """Mark the runs a previous process left unfinished as interrupted; their ids."""
+RESTARTED = "the server stopped during this evaluation"
+STOPPED = "the server was stopped during this evaluation"
+
+
+async def recover(store: FileTaskStore, runs_dir: Path, reason: str = RESTARTED) -> list[str]:
+    """Mark the runs left unfinished (by a previous process, or by a stop) as
+    interrupted, with what finished; their task ids."""
     from evaluator.results import INTERRUPTED, ResultsFileError, load_results, save_results
 
     recovered = []
@@ -306,13 +316,12 @@ async def recover(store: FileTaskStore, runs_dir: Path) -> list[str]:
         if updated.status.HasField("message"):
             updated.history.append(updated.status.message)
         done = len(partial.trials) if partial is not None else 0
-        text = (
-            f"interrupted: the server stopped during this evaluation; {done} trial(s) had "
-            "finished" + ("; the artifact holds them (partial)" if partial else "")
+        text = f"interrupted: {reason}; {done} trial(s) had finished" + (
+            "; the artifact holds them (partial)" if partial else ""
         )
         if partial is not None:
             data = outcome.numbers(partial, partial=True)
-            summary = outcome.summary_text(partial, data, why_partial="the server stopped")
+            summary = outcome.summary_text(partial, data, why_partial=f"interrupted: {reason}")
             updated.artifacts.append(
                 Artifact(
                     artifact_id=f"{task.id}-interrupted",
@@ -333,9 +342,7 @@ async def recover(store: FileTaskStore, runs_dir: Path) -> list[str]:
         updated.status.timestamp.GetCurrentTime()
         await store.save(updated, SYSTEM)
         recovered.append(task.id)
-        log.info(
-            "task %s was interrupted by a restart: marked failed (%d trials kept)", task.id, done
-        )
+        log.info("task %s interrupted (%s): failed, %d trial(s) kept", task.id, reason, done)
     return recovered
 
 

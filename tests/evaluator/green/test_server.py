@@ -531,3 +531,26 @@ async def test_credentials_in_a_request_are_kept_nowhere(
     assert '"api_key": "***"' in kept.replace('\\"', '"')
     assert secret not in kept
     assert secret not in json_format.MessageToJson(stored)
+
+
+async def test_a_server_stopped_during_a_run_ends_it_interrupted_with_what_finished(
+    green_server: GreenFactory, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "green"
+    with serve_agent(SlowOracle(0.25), name="slow-oracle") as slow:
+        with green_server(data_dir=data_dir, trial_concurrency=1) as green:
+            task = await send(
+                green.url, [text_part(structured(slow, num_trials=3))], immediately=True
+            )
+            await until(green.url, task.id, lambda t: "] task " in message_text(t.status.message))
+        with green_server(data_dir=data_dir) as again:  # a graceful stop, then a restart
+            stored = await get_task(again.url, task.id)
+            assert again.green.recovered == []  # the first server closed it itself
+    assert stored.status.state == TaskState.TASK_STATE_FAILED
+    assert "interrupted: the server was stopped during this evaluation" in message_text(
+        stored.status.message
+    )
+    data = data_of(stored)
+    assert data["partial"] is True
+    assert 1 <= data["scored_trials"] < 27
+    assert load_results(data_dir / "runs" / f"{task.id}.json").status == "interrupted"
