@@ -1,8 +1,8 @@
 # tau2observe: the commands a newcomer needs.
-#   make install    create .venv and install everything (sidecar, evaluator, Datadog tooling, dev tools)
+#   make install    create .venv and install everything (sidecar, evaluator, Datadog tooling, Ray, dev tools)
 #   make test       lint, type-check and run the whole test suite (what CI runs)
 #   make demo       the offline end-to-end demo
-#   make bench      the proxy's performance benchmarks
+#   make bench      the benchmarks: the sidecar's cost, evaluation throughput (native, local, Ray)
 #   make collector  build (once, then cached) the OpenTelemetry Collector from source
 
 PYTHON ?= python3.11

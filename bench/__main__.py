@@ -1,9 +1,13 @@
-"""``make bench``: what the sidecar costs, next to a direct connection and nginx.
+"""``make bench``: what the sidecar costs, next to a direct connection, nginx and a bare
+Python forwarder; and evaluation throughput (:mod:`bench.throughput`): native tau2, the
+local runner, Ray.
 
-Every process (the trivial agent, the sidecar with telemetry on and off, nginx, wrk) is
+Every process (the trivial agent, the sidecar with telemetry on and off, a bare aiohttp
+forwarder that parses nothing (:mod:`bench.forwarder`, the Python ceiling), nginx, wrk) is
 started here, on loopback, so every number is relative to baselines measured in the same
 run on the same machine. Latency rounds are interleaved across targets so drift in the
-machine's load hits all of them alike.
+machine's load hits all of them alike. Each sidecar figure is also printed as a ratio to
+the bare forwarder's and to nginx's.
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ end
 """.replace("%%", "%")
 
 
+BARE = "bare aiohttp forwarder"
+
+
 @dataclass
 class Target:
     name: str
@@ -79,6 +86,7 @@ class Report:
     throughput_rps: dict[str, float] = field(default_factory=dict)
     sse_delay_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     memory: dict[str, object] = field(default_factory=dict)
+    evaluation_throughput: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -144,6 +152,10 @@ def processes(tools: dict[str, str | None], workdir: Path) -> Iterator[dict[str,
         wait_for_port(agent_port)
         upstream = f"http://127.0.0.1:{agent_port}"
         targets = {"direct": Target("direct", upstream, agent.pid)}
+        port = free_port()
+        bare = spawn([sys.executable, "-m", "bench.forwarder", str(port), upstream])
+        wait_for_port(port)
+        targets[BARE] = Target(BARE, f"http://127.0.0.1:{port}", bare.pid)
         quiet = {"OTEL_SDK_DISABLED": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
         for name, extra in (
             ("sidecar, telemetry off", []),
@@ -156,13 +168,12 @@ def processes(tools: dict[str, str | None], workdir: Path) -> Iterator[dict[str,
             command = [
                 "--log-level",
                 "WARNING",
-                "proxy",
                 "--listen",
                 f"127.0.0.1:{port}",
                 "--upstream",
                 upstream,
             ]
-            process = spawn([sys.executable, "-m", "evaluator.cli", *command, *extra], quiet)
+            process = spawn([sys.executable, "-m", "proxy", *command, *extra], quiet)
             wait_for_port(port)
             targets[name] = Target(name, f"http://127.0.0.1:{port}", process.pid)
         if tools["nginx"]:
@@ -369,24 +380,44 @@ def main() -> int:
                 flush=True,
             )
             report.memory = memory_run(tools["wrk"], target, workdir, memory_seconds)
+    from bench import throughput
+
+    report.evaluation_throughput = throughput.measure(tasks=3 if args.quick else 5, concurrency=2)
     print_report(report)
     (RESULTS / "latest.json").write_text(json.dumps(asdict(report), indent=2))
     print(f"\nwritten to {RESULTS / 'latest.json'}")
     return 0
 
 
+def ratios(value: float, baselines: dict[str, float | None]) -> str:
+    """``value`` as a multiple of each baseline measured in the same run."""
+    parts = [f"{value / base:.2f}x {name}" for name, base in baselines.items() if base]
+    return f"   ({', '.join(parts)})" if parts else ""
+
+
 def print_report(report: Report) -> None:
-    print("\nlatency, one client (ms)")
+    print("\nlatency, one client (ms); added = over a direct connection")
+    added_p50 = {n: a["p50"] for n, a in report.added_latency_us.items()}
+    p99s = {n: p["p99"] for n, p in report.latency_ms.items()}
     for name, p in report.latency_ms.items():
         added = report.added_latency_us.get(name)
         extra = f"   added p50 {added['p50']:+.0f} us, p99 {added['p99']:+.0f} us" if added else ""
         print(f"  {name:24} p50 {p['p50']:.3f}  p90 {p['p90']:.3f}  p99 {p['p99']:.3f}{extra}")
+    for name in report.latency_ms:
+        if name.startswith("sidecar"):
+            baselines = {"bare": added_p50.get(BARE), "nginx": added_p50.get("nginx")}
+            print(f"  {name:24} added p50{ratios(added_p50[name], baselines)}")
+            baselines = {"bare": p99s.get(BARE), "nginx": p99s.get("nginx")}
+            print(f"  {name:24} p99{ratios(p99s[name], baselines)}")
+    on, off = p99s.get("sidecar, telemetry on"), p99s.get("sidecar, telemetry off")
+    if on and off:
+        print(f"  telemetry on / off, p99: {on / off:.2f}x (target: at most 2x)")
     if report.throughput_rps:
         nginx = report.throughput_rps.get("nginx")
+        bare = report.throughput_rps.get(BARE)
         print("\nthroughput, 16 connections (requests/s)")
         for name, rps in report.throughput_rps.items():
-            ratio = f"   {rps / nginx:.0%} of nginx" if nginx else ""
-            print(f"  {name:24} {rps:9.0f}{ratio}")
+            print(f"  {name:24} {rps:9.0f}{ratios(rps, {'bare': bare, 'nginx': nginx})}")
     print("\nSSE relay delay, agent write -> client read (ms)")
     direct = report.sse_delay_ms.get("direct", {})
     for name, p in report.sse_delay_ms.items():
@@ -402,6 +433,10 @@ def print_report(report: Report) -> None:
             f"\nmemory, sidecar with telemetry on: {m['requests']} exchanges; RSS {m['rss_mib_at_20pct']} MiB "
             f"after warm-up, {m['rss_mib_at_end']} MiB at the end (growth {m['growth_mib_after_20pct']} MiB)"
         )
+    if report.evaluation_throughput:
+        from bench import throughput
+
+        throughput.print_report(report.evaluation_throughput)
     for note in report.notes:
         print(f"note: {note}")
 

@@ -35,7 +35,15 @@ from evaluator.errors import (
     EvaluationError,
     NotAnA2AAgent,
 )
-from evaluator.formats import AgentAction, MessageFormat, ToolSpec, TurnInput, read_reply, render
+from evaluator.formats import (
+    AgentAction,
+    MessageFormat,
+    ToolSpec,
+    TurnInput,
+    message_format_named,
+    read_reply,
+    render,
+)
 from evaluator.results import TurnRecord
 
 if TYPE_CHECKING:
@@ -77,6 +85,7 @@ class A2AConnection:
     timeout_s: float
     protocol_version: str | None
     debug: bool = False
+    streaming: bool = False  # SendStreamingMessage: asked for, and the card streams
     _token: str | None = field(default=None, repr=False)
 
     @property
@@ -92,6 +101,7 @@ class A2AConnection:
         auth_token: str | None,
         tracer_provider: TracerProvider,
         debug: bool = False,
+        streaming: bool = False,
     ) -> A2AConnection:
         from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
         from a2a.client.errors import AgentCardResolutionError
@@ -104,7 +114,10 @@ class A2AConnection:
         )
         try:
             card = await A2ACardResolver(http, endpoint).get_agent_card()
-            client = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
+            # streaming only takes effect when the card says the agent streams
+            client = ClientFactory(ClientConfig(streaming=streaming, httpx_client=http)).create(
+                card
+            )
         except AgentCardResolutionError as exc:
             await http.aclose()
             raise _card_error(endpoint, exc, auth_token) from None
@@ -121,6 +134,7 @@ class A2AConnection:
             timeout_s=timeout_s,
             protocol_version=chosen_protocol_version(card),
             debug=debug,
+            streaming=streaming and bool(card.capabilities.streaming),
             _token=auth_token,
         )
 
@@ -166,6 +180,8 @@ class A2AConnection:
             otel_context.detach(token)
         if not replies:
             raise AgentProtocolError(f"{self.endpoint}: the agent sent no response")
+        if len(replies) > 1 or not (replies[0].HasField("task") or replies[0].HasField("message")):
+            return exchange_from(fold_stream(replies, self.endpoint), self.endpoint)
         return exchange_from(replies[-1], self.endpoint)
 
     def _transport_error(self, exc: Exception) -> EvaluationError:
@@ -251,6 +267,44 @@ def exchange_from(reply: StreamResponse, endpoint: str) -> Exchange:
     return Exchange("\n".join(texts), task.context_id or None, task.id or None, state)
 
 
+def fold_stream(events: list[StreamResponse], endpoint: str) -> StreamResponse:
+    """One reply from a stream's events: its message, or its task with updates applied."""
+    from a2a.types import StreamResponse, Task
+
+    messages = [e for e in events if e.HasField("message")]
+    if messages:
+        return messages[-1]
+    task = Task()
+    for event in events:
+        if event.HasField("task"):
+            task.CopyFrom(event.task)
+        elif event.HasField("status_update"):
+            update = event.status_update
+            task.id = task.id or update.task_id
+            task.context_id = task.context_id or update.context_id
+            task.status.CopyFrom(update.status)
+        elif event.HasField("artifact_update"):
+            _apply_artifact(task, event.artifact_update)
+    if not task.id and not task.context_id:
+        raise AgentProtocolError(f"{endpoint}: the stream carried neither a message nor a task")
+    folded = StreamResponse()
+    folded.task.CopyFrom(task)
+    return folded
+
+
+def _apply_artifact(task: Any, update: Any) -> None:
+    task.id = task.id or update.task_id
+    task.context_id = task.context_id or update.context_id
+    for artifact in task.artifacts:
+        if artifact.artifact_id == update.artifact.artifact_id:
+            if update.append:
+                artifact.parts.extend(update.artifact.parts)
+            else:
+                artifact.CopyFrom(update.artifact)
+            return
+    task.artifacts.append(update.artifact)
+
+
 class Conversation:
     """One task trial's conversation; :meth:`turn` is tau2's agent turn."""
 
@@ -261,7 +315,7 @@ class Conversation:
         *,
         tracer: Tracer,
         agent_name: str,
-        message_format: MessageFormat,
+        message_format: MessageFormat | str,
         policy: str,
         tools: tuple[ToolSpec, ...],
         label: str,
@@ -270,7 +324,7 @@ class Conversation:
         self._loop = loop
         self._tracer = tracer
         self._agent_name = agent_name
-        self._format: MessageFormat = message_format
+        self._format: MessageFormat = message_format_named(message_format)
         self._policy = policy
         self._tools = tools
         self._label = label
@@ -335,7 +389,7 @@ class Conversation:
             self._task_id = (
                 exchange.task_id if exchange.task_state == "TASK_STATE_INPUT_REQUIRED" else None
             )
-            action = read_reply(exchange.text)
+            action = read_reply(exchange.text, self._format)
             record = TurnRecord(
                 index,
                 started_at,
@@ -351,9 +405,12 @@ class Conversation:
                 span.set_attribute("tau2.turn.tool_calls", [c.name for c in action.tool_calls])
             if action.malformed_tool_calls:
                 span.set_attribute("tau2.turn.malformed_tool_calls", action.malformed_tool_calls)
-            if not action.tool_calls and not (action.text and action.text.strip()):
+            if action.fatal or not (action.tool_calls or (action.text and action.text.strip())):
                 error = AgentReplyError(
-                    f"{self._connection.endpoint}: the reply has no text and no tool call"
+                    f"{self._connection.endpoint}: the {self._format.value} evaluator fails on "
+                    f"this reply: {action.fatal}"
+                    if action.fatal
+                    else f"{self._connection.endpoint}: the reply has no text and no tool call"
                 )
                 record.error = str(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))

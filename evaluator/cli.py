@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
-import sys
 from collections.abc import Sequence
-from types import ModuleType
 
-from proxy.errors import UsageError
+from proxy.cli import add_log_level, run_command
 
 # name -> module; the order is the order of `tau2observe --help`.
 COMMANDS: dict[str, str] = {
@@ -27,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "evaluator.push.cli",
     "report": "evaluator.report.cli",
     "export": "evaluator.export_cli",
+    "merge": "evaluator.merge_cli",
     "demo": "evaluator.demo",
     "domain": "evaluator.domains.cli",
 }
@@ -46,12 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log verbosity (default: %(default)s)",
-    )
+    add_log_level(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -69,29 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    module: ModuleType = args._module
-    try:
-        code: int = module.run(args)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.split(".")[0] in ("proxy", "evaluator"):
-            raise
-        parser.exit(
-            2,
-            f"tau2observe {args.command}: error: this command needs packages that are not "
-            f"installed (missing {exc.name!r}); install them with: "
-            f"pip install 'tau2observe[all]'\n",
-        )
-    except UsageError as exc:
-        parser.exit(2, f"tau2observe {args.command}: error: {exc}\n")
-    except KeyboardInterrupt:
-        print(f"tau2observe {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return code
+    return run_command(parser, args, f"tau2observe {args.command}")
 
 
 if __name__ == "__main__":

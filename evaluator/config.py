@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.formats import MESSAGE_FORMATS, MessageFormat
+from evaluator.formats import MESSAGE_FORMAT_CHOICES, MessageFormat, message_format_named
 from evaluator.shards import check_shard
 from proxy.errors import SettingsError
 
@@ -78,7 +78,8 @@ class EvalConfig:
     agent_timeout_s: float = DEFAULT_TIMEOUT_S
     auth_token: str | None = field(default=None, repr=False)
     a2a_debug: bool = False
-    message_format: MessageFormat = "tau2"
+    message_format: MessageFormat = MessageFormat.TAU2  # a name or alias is accepted too
+    streaming: bool = False
     agent_name: str | None = None
     user: UserKind = "scripted"
     user_llm: str | None = None
@@ -114,10 +115,13 @@ class EvalConfig:
             check_shard(*self.shard)
         if self.agent_timeout_s <= 0:
             raise SettingsError("--agent-a2a-timeout", self.agent_timeout_s, "must be positive")
-        if self.message_format not in MESSAGE_FORMATS:
+        if self.message_format not in MESSAGE_FORMAT_CHOICES:
             raise SettingsError(
-                "--message-format", self.message_format, f"use one of {', '.join(MESSAGE_FORMATS)}"
+                "--message-format",
+                self.message_format,
+                f"use one of {', '.join(MESSAGE_FORMAT_CHOICES)}",
             )
+        object.__setattr__(self, "message_format", message_format_named(self.message_format))
         if self.user == "llm" and not self.user_llm:
             raise SettingsError("--user-llm", self.user_llm, "--user llm needs a litellm model")
         if self.user not in ("scripted", "llm"):
@@ -145,7 +149,8 @@ class EvalConfig:
             "agent_timeout_s": self.agent_timeout_s,
             "auth": "bearer" if self.auth_token else None,
             "a2a_debug": self.a2a_debug,
-            "message_format": self.message_format,
+            "message_format": self.message_format.value,
+            "streaming": self.streaming,
             "agent_name": self.agent_name,
             "user": self.user,
             "user_llm": self.user_llm,

@@ -355,6 +355,7 @@ def evaluate_all(
     """Every agent's evaluation, in parallel threads; Ctrl-C stops them and re-raises."""
     from evaluator.config import EvalConfig
     from evaluator.runner import run_evaluation
+    from evaluator.summary import plural
 
     results: dict[str, RunResult] = {}
     failures: dict[str, BaseException] = {}
@@ -388,8 +389,9 @@ def evaluate_all(
             failures[kind] = exc
 
     err.print(
-        f"evaluating {', '.join(plan.kinds)} on {plan.domain}: {plan.num_tasks} tasks × "
-        f"{plan.num_trials} trials each, scripted user",
+        f"evaluating {', '.join(plan.kinds)} on {plan.domain}: "
+        f"{plural(plan.num_tasks, 'task')} × {plural(plan.num_trials, 'trial')} each, "
+        "scripted user",
         highlight=False,
     )
     with Progress(err) as progress:
@@ -422,25 +424,36 @@ def wait_for(threads: Sequence[threading.Thread], deadline_s: float | None = Non
 
 
 def print_summary(summaries: Sequence[AgentSummary], console: Console) -> None:
+    """The agents ranked, with what their scores cover and their 95% intervals; the
+    figures are the results files' own summaries (evaluator.summary made them)."""
     from rich.table import Table
 
-    from evaluator.report.analysis import ranking
+    from evaluator.report.analysis import INTERVAL_NOTE, ranking
+    from evaluator.summary import format_interval
 
     ks = sorted({k for s in summaries for k in s.pass_hat_k})
     table = Table(title="tau2observe demo")
-    for column in ("agent", *(f"pass^{k}" for k in ks), "avg reward", "failures by reason"):
-        table.add_column(column)
-    table.add_column("turn latency at the sidecar (p50, p95)")
+    for column in ("agent", *(f"pass^{k}" for k in ks), "avg reward"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("scores cover")
+    table.add_column("failed trials by cause")
+    table.add_column("turn latency (p50, p95)")
     for s in ranking(summaries):
-        failures = ", ".join(f"{reason}: {n}" for reason, n in s.failures.items()) or "none"
+        failures = ", ".join(f"{cause}: {n}" for cause, n in s.failures.items()) or "none"
+        pass_ks = [_fmt(s.pass_hat_k.get(k)) for k in ks]
+        if pass_ks and s.figures.pass_hat_1_ci:
+            pass_ks[0] += f" {format_interval(s.figures.pass_hat_1_ci)}"
         table.add_row(
             s.label,
-            *(_fmt(s.pass_hat_k.get(k)) for k in ks),
-            _fmt(s.average_reward),
+            *pass_ks,
+            f"{_fmt(s.average_reward)} {format_interval(s.figures.average_reward_ci)}".rstrip(),
+            s.covers,
             failures,
-            f"{_ms(s.proxy_p50_s)}, {_ms(s.proxy_p95_s)}",
+            f"{_ms(s.latency_p50_s)}, {_ms(s.latency_p95_s)} "
+            + ("(sidecar)" if s.traced_turns else "(evaluator's timing: no sidecar spans)"),
         )
     console.print(table)
+    console.print(INTERVAL_NOTE, highlight=False, markup=False)
 
 
 def _fmt(value: float | None) -> str:

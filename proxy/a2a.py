@@ -135,6 +135,18 @@ def method_name(wire: str) -> str:
     return METHODS.get(wire, OTHER)
 
 
+# Protocol versions a metric tag may carry; anything else a client sends is ``_OTHER``, so
+# one client cannot fill the metric SDK's series limit with made-up versions.
+KNOWN_VERSIONS: Final = frozenset({"0.1", "0.2", "0.3", "1.0", "1.1"})
+
+
+def version_tag(version: str) -> str:
+    """``version`` for a metric tag: a known ``MAJOR.MINOR`` (a patch level dropped), or
+    ``_OTHER``."""
+    major_minor = ".".join(version.strip().split(".")[:2])
+    return major_minor if major_minor in KNOWN_VERSIONS else OTHER
+
+
 def method_style_version(wire: str) -> str | None:
     """The protocol generation a wire method name belongs to, if it is a known A2A method."""
     if wire not in METHODS:
@@ -150,6 +162,17 @@ def rest_call(http_method: str, path: str) -> RestCall | None:
             version = "0.3" if "/v1/" in path or path.startswith("v1/") else None
             return RestCall(name, task.group(1) if task else None, version)
     return None
+
+
+def binding_of(http_method: str, relative_path: str) -> tuple[str, RestCall | None]:
+    """How a request speaks A2A: ``card`` (a card fetch), ``rest`` (the HTTP+JSON binding,
+    with its call), ``jsonrpc`` (any other POST) or ``http`` (anything else)."""
+    rest = rest_call(http_method, relative_path)
+    if is_card_path(relative_path) and http_method in ("GET", "HEAD"):
+        return "card", rest
+    if rest is not None:
+        return "rest", rest
+    return ("jsonrpc" if http_method == "POST" else "http"), None
 
 
 def is_card_path(path: str) -> bool:

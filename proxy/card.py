@@ -4,8 +4,10 @@ A client that fetches the card through the proxy and then calls the ``url`` insi
 would otherwise bypass the proxy. All three generations' endpoint fields are rewritten:
 ``url`` (0.2/0.3), ``additionalInterfaces[].url`` (0.3) and ``supportedInterfaces[].url``
 (1.0). A URL is ours to rewrite when it names the upstream (same port and base path; the
-host may be any local alias of the upstream's); anything else is left alone and reported,
-because it is a way around the proxy.
+host may be any local alias of the upstream's). A URL that already names the sidecar is
+fine. Anything else is a way around the proxy: it is left alone, reported on the span and
+logged once per route, or, with ``rewrite_foreign`` (``--rewrite-all-card-urls``, for
+agents whose card advertises a public address), pointed at the sidecar too.
 
 The rewritten body gets a new strong ETag; :class:`CardRewriter` remembers the pairing
 with the upstream's ETag so a conditional request (If-None-Match) can be translated and a
@@ -16,10 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+log = logging.getLogger("proxy.card")
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]", "::"})  # noqa: S104
 
@@ -34,9 +39,13 @@ class RewrittenCard:
 
 
 def rewrite_card_value(
-    card: dict[str, Any], upstream_base: str, public_base: str
+    card: dict[str, Any], upstream_base: str, public_base: str, *, rewrite_foreign: bool = False
 ) -> tuple[int, list[str]]:
-    """Rewrite endpoint URLs in a decoded card in place; returns (rewritten, foreign)."""
+    """Rewrite endpoint URLs in a decoded card in place; returns (rewritten, foreign).
+
+    ``foreign`` lists the URLs that name neither the upstream nor the sidecar; with
+    ``rewrite_foreign`` they are pointed at the sidecar as well (and still listed).
+    """
     rewritten = 0
     foreign: list[str] = []
 
@@ -48,8 +57,14 @@ def rewrite_card_value(
         new = map_url(url, upstream_base, public_base)
         if new is None:
             binding = holder.get("protocolBinding") or holder.get("transport")
-            if binding not in ("GRPC", "grpc"):  # gRPC host:port is not ours to proxy
-                foreign.append(url)
+            if binding in ("GRPC", "grpc"):  # gRPC host:port is not ours to proxy
+                return
+            if map_url(url, public_base, public_base) is not None:
+                return  # it names the sidecar already
+            foreign.append(url)
+            if rewrite_foreign and url.startswith(("http://", "https://")):
+                holder["url"] = public_base.rstrip("/") + ("/" if url.endswith("/") else "")
+                rewritten += 1
             return
         if new != url:
             holder["url"] = new
@@ -91,6 +106,16 @@ def map_url(url: str, upstream_base: str, public_base: str) -> str | None:
     return new
 
 
+def encode_card(card: Any) -> bytes:
+    """The card as compact UTF-8 JSON. A lone surrogate (``"\\ud800"`` in the original, valid
+    JSON) has no UTF-8 form, so such a card is written with ASCII escapes instead: the same
+    JSON value either way."""
+    try:
+        return json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(card, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 def strong_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -98,7 +123,9 @@ def strong_etag(body: bytes) -> str:
 class CardRewriter:
     """Rewrites card bodies, cached: the evaluator fetches the card on every turn."""
 
-    def __init__(self, max_entries: int = 64) -> None:
+    def __init__(self, max_entries: int = 64, *, rewrite_foreign: bool = False) -> None:
+        self.rewrite_foreign = rewrite_foreign
+        self._warned: set[str] = set()  # routes (upstream bases) already warned about
         self._cache: OrderedDict[tuple[bytes, str, str], RewrittenCard] = OrderedDict()
         # our ETag -> the upstream's, for If-None-Match translation
         self._etags: OrderedDict[str, str] = OrderedDict()
@@ -113,12 +140,13 @@ class CardRewriter:
         if cached is None:
             try:
                 card = json.loads(body)
-            except (ValueError, RecursionError):
+            except (ValueError, RecursionError):  # not JSON, or JSON Python cannot hold
                 return None
             if not isinstance(card, dict):
                 return None
             cached = self._rewrite_value(card, upstream_base, public_base)
             self._remember(self._cache, key, cached)
+            self._warn_foreign(cached, upstream_base)
         else:
             self._cache.move_to_end(key)
         if upstream_etag:
@@ -132,8 +160,10 @@ class CardRewriter:
         result = envelope.get("result")
         if not isinstance(result, dict):
             return None
-        rewritten, foreign = rewrite_card_value(result, upstream_base, public_base)
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        rewritten, foreign = rewrite_card_value(
+            result, upstream_base, public_base, rewrite_foreign=self.rewrite_foreign
+        )
+        body = encode_card(envelope)
         return RewrittenCard(
             body, strong_etag(body), rewritten, tuple(foreign), "signatures" in result
         )
@@ -144,10 +174,27 @@ class CardRewriter:
     def _rewrite_value(
         self, card: dict[str, Any], upstream_base: str, public_base: str
     ) -> RewrittenCard:
-        rewritten, foreign = rewrite_card_value(card, upstream_base, public_base)
-        body = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
+        rewritten, foreign = rewrite_card_value(
+            card, upstream_base, public_base, rewrite_foreign=self.rewrite_foreign
+        )
+        body = encode_card(card)
         return RewrittenCard(
             body, strong_etag(body), rewritten, tuple(foreign), "signatures" in card
+        )
+
+    def _warn_foreign(self, card: RewrittenCard, upstream_base: str) -> None:
+        """Once per route: a card whose URLs lead clients around the sidecar."""
+        if not card.foreign or self.rewrite_foreign or upstream_base in self._warned:
+            return
+        if len(self._warned) < 1024:  # one entry per route; a bound all the same
+            self._warned.add(upstream_base)
+        log.warning(
+            "the agent card from %s names endpoint URL(s) that are neither that upstream nor "
+            "the sidecar: %s. Clients that follow the card (the AgentBeats tutorial's "
+            "evaluator does, on every message) bypass the sidecar; --rewrite-all-card-urls "
+            "points them at the sidecar",
+            upstream_base,
+            ", ".join(card.foreign[:4]),
         )
 
     def _remember(self, table: OrderedDict[Any, Any], key: Any, value: Any) -> None:

@@ -2,29 +2,40 @@
 
 The server module fills an :class:`Exchange` while bytes flow; everything here is pure:
 deciding the method, version, outcome and attributes from what was seen. Credentials
-never enter an exchange: only an allow-list of request headers is kept, and query
-parameters with secret-looking names are redacted.
+never enter an exchange: only an allow-list of request headers is kept, and what could
+carry one (query, URLs, error text, captured content) goes through :mod:`proxy.redact`.
+Every attribute value is clipped to ``ATTRIBUTE_LIMIT``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy import a2a
+from proxy import a2a, http
 from proxy import semconv as sc
-from proxy.jsonrpc import TEXT_LIMIT, RequestView, ResultView
+from proxy.conventions import Convention
+from proxy.errors import UpstreamError
+from proxy.jsonrpc import (
+    TEXT_LIMIT,
+    RequestView,
+    ResultView,
+    load_json,
+    read_request,
+    read_response,
+    read_rest_request,
+    read_rest_response,
+    read_result,
+)
+from proxy.redact import ATTRIBUTE_LIMIT, DEFAULT, REDACTED, Redactor, clip, printable
 from proxy.settings import Route
 from proxy.toollens import Reply, parse_reply
 
-REDACTED = "REDACTED"
-_SECRET_NAME = re.compile(r"(?i)(auth|token|key|secret|password|passwd|session|cookie|sig)")
-_SECRET_VALUE = re.compile(
-    r"(?i)(bearer\s+[a-z0-9._~+/=-]+|sk-[a-z0-9_-]{8,}|api[_-]?key[=:]\s*\S+)"
-)
-ATTRIBUTE_LIMIT = 1024  # longest attribute value we write (Datadog keeps 256 chars in tags)
+__all__ = ["ATTRIBUTE_LIMIT", "REDACTED", "Exchange", "clip"]
+VERSION_LIMIT = 64  # a version is a few characters; a longer header is clipped hard
 
 
 @dataclass(slots=True)
@@ -36,6 +47,7 @@ class ResponseSummary:
     task_id: str | None = None
     message_id: str | None = None
     task_state: str | None = None
+    task_state_wire: str | None = None
     error_code: int | None = None
     error_message: str | None = None
     error_reason: str | None = None
@@ -53,7 +65,9 @@ class ResponseSummary:
         self.context_id = self.context_id or view.context_id
         self.task_id = self.task_id or view.task_id
         self.message_id = view.message_id or self.message_id
-        self.task_state = view.task_state or self.task_state
+        if view.task_state:
+            self.task_state = view.task_state
+            self.task_state_wire = view.task_state_wire
         if view.error_code is not None and self.error_code is None:
             self.error_code = view.error_code
             self.error_message = view.error_message
@@ -106,11 +120,15 @@ class Exchange:
     upstream_error: str | None = None  # upstream_unavailable, upstream_timeout, upstream_reset
     upstream_error_detail: str | None = None
     client_disconnected: bool = False
+    client_stalled: bool = False  # took no bytes for the write timeout, and was cut off
     card_rewritten: int | None = None
     card_foreign: tuple[str, ...] = ()
     card_signed: bool = False
     end_ns: int | None = None
     reply: Reply | None = None
+    # What telemetry could not do, as "<where>: <exception type>"; traffic was not affected.
+    telemetry_problem: str | None = None
+    card_problem: str | None = None  # the card was relayed untouched: why
 
     # --- classification ------------------------------------------------------
     @property
@@ -133,7 +151,12 @@ class Exchange:
     def protocol_version(self) -> str:
         """The A2A-Version header; per the spec an absent one means 0.3."""
         value = (self.version_header or "").strip()
-        return value or "0.3"
+        return clip(value, VERSION_LIMIT) if value else "0.3"
+
+    @property
+    def version_tag(self) -> str:
+        """The protocol version as a metric tag: a known version or ``_OTHER``."""
+        return a2a.version_tag(self.protocol_version)
 
     @property
     def version_mismatch(self) -> bool:
@@ -152,6 +175,8 @@ class Exchange:
     def error_type(self) -> str | None:
         if self.upstream_error is not None:
             return self.upstream_error
+        if self.client_stalled:
+            return "client_write_timeout"
         if self.client_disconnected:
             return "client_disconnect"
         if self.response.error_code is not None:
@@ -179,7 +204,9 @@ class Exchange:
         return name
 
 
-def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> dict[str, Any]:
+def server_attributes(
+    ex: Exchange, capture_content: bool, content_max: int, redactor: Redactor = DEFAULT
+) -> dict[str, Any]:
     """Attributes of the sidecar's SERVER span for one exchange."""
     req = ex.request
     attrs: dict[str, Any] = {
@@ -200,7 +227,7 @@ def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> 
         sc.PROXY_STREAMING: ex.streaming,
     }
     if ex.query:
-        attrs[sc.URL_QUERY] = redact_query(ex.query)
+        attrs[sc.URL_QUERY] = redactor.query(ex.query)
     if ex.client_address:
         attrs[sc.CLIENT_ADDRESS] = ex.client_address
     if ex.user_agent:
@@ -224,7 +251,7 @@ def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> 
     if ex.version_mismatch:
         attrs[sc.PROXY_VERSION_MISMATCH] = True
     _identity_attributes(ex, attrs)
-    _outcome_attributes(ex, attrs)
+    _outcome_attributes(ex, attrs, redactor)
     if ex.streaming:
         attrs[sc.PROXY_SSE_EVENTS] = ex.stream_events
         attrs[sc.PROXY_SSE_COMMENTS] = ex.stream_comments
@@ -233,25 +260,40 @@ def server_attributes(ex: Exchange, capture_content: bool, content_max: int) -> 
     if ex.card_rewritten is not None:
         attrs[sc.PROXY_CARD_REWRITTEN] = ex.card_rewritten
         if ex.card_foreign:
-            attrs[sc.PROXY_CARD_FOREIGN] = [clip(u) for u in ex.card_foreign[:16]]
+            attrs[sc.PROXY_CARD_FOREIGN] = [redactor.url(u) for u in ex.card_foreign[:16]]
         if ex.card_signed:
             attrs[sc.PROXY_CARD_SIGNATURE_INVALIDATED] = True
     if ex.reply is not None:
         attrs.update(tool_attributes(ex.reply))
+    if ex.telemetry_problem is not None:
+        attrs[sc.PROXY_TELEMETRY_ERROR] = ex.telemetry_problem
+    if ex.card_problem is not None:
+        attrs[sc.PROXY_CARD_ERROR] = ex.card_problem
     if capture_content:
-        attrs.update(content_attributes(ex, content_max))
+        attrs.update(content_attributes(ex, content_max, redactor))
+    return clipped(attrs)
+
+
+def clipped(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Every string value (and string list item) cut to ``ATTRIBUTE_LIMIT``: a client
+    chooses most of them, and no single one may grow a span without bound."""
+    for key, value in attrs.items():
+        if isinstance(value, str):
+            attrs[key] = clip(value)
+        elif isinstance(value, list):
+            attrs[key] = [clip(v) if isinstance(v, str) else v for v in value]
     return attrs
 
 
 def client_attributes(
-    ex: Exchange, upstream_host: str, upstream_port: int, url: str
+    ex: Exchange, upstream_host: str, upstream_port: int, url: str, redactor: Redactor = DEFAULT
 ) -> dict[str, Any]:
     """Attributes of the CLIENT span for the upstream call."""
     attrs: dict[str, Any] = {
         sc.HTTP_REQUEST_METHOD: ex.http_method,
         sc.SERVER_ADDRESS: upstream_host,
         sc.SERVER_PORT: upstream_port,
-        sc.URL_FULL: clip(redact_url(url)),
+        sc.URL_FULL: redactor.url(url),
         sc.A2A_METHOD_NAME: ex.method_name,
         sc.GEN_AI_AGENT_NAME: ex.route.name,
         sc.DATADOG_RESOURCE_NAME: ex.span_name,
@@ -262,8 +304,8 @@ def client_attributes(
             attrs[sc.RPC_METHOD] = clip(ex.request.wire_method)
     if ex.status is not None:
         attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.status
-    _outcome_attributes(ex, attrs)
-    return attrs
+    _outcome_attributes(ex, attrs, redactor)
+    return clipped(attrs)
 
 
 def _identity_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
@@ -277,6 +319,8 @@ def _identity_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
         attrs[sc.A2A_MESSAGE_ID] = clip(req.message_id)
     if res.task_state:
         attrs[sc.A2A_TASK_STATE] = res.task_state
+        if res.task_state_wire:
+            attrs[sc.PROXY_TASK_STATE_WIRE] = clip(res.task_state_wire, 64)
     if req.tenant:
         attrs[sc.A2A_TENANT] = clip(req.tenant)
     if req.reference_task_ids:
@@ -287,7 +331,7 @@ def _identity_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
         attrs[sc.PROXY_RESPONSE_PARSE_ERROR] = clip(res.parse_error)
 
 
-def _outcome_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
+def _outcome_attributes(ex: Exchange, attrs: dict[str, Any], redactor: Redactor) -> None:
     error_type = ex.error_type
     if error_type is None:
         return
@@ -300,24 +344,27 @@ def _outcome_attributes(ex: Exchange, attrs: dict[str, Any]) -> None:
             attrs[sc.PROXY_ERROR_REASON] = clip(res.error_reason)
     message = ex.upstream_error_detail or res.error_message
     if message:
-        attrs[sc.PROXY_ERROR_MESSAGE] = clip(redact_text(message))
+        attrs[sc.PROXY_ERROR_MESSAGE] = clip(redactor.text(message))
 
 
-def error_description(ex: Exchange) -> str | None:
+def error_description(ex: Exchange, redactor: Redactor = DEFAULT) -> str | None:
     """The span status description for a failed exchange."""
     if ex.error_type is None:
         return None
     parts = [ex.error_type]
     detail = ex.upstream_error_detail or ex.response.error_message
     if detail:
-        parts.append(redact_text(detail))
+        parts.append(redactor.text(detail))
     return clip(": ".join(parts), 256)
 
 
 def tool_attributes(reply: Reply) -> dict[str, Any]:
     """The tau2 lens on an agent reply: which tool, and whether the call was well-formed."""
+    convention: dict[str, Any] = (
+        {sc.PROXY_MESSAGE_FORMAT: reply.format.value} if reply.format else {}
+    )
     if not reply.tool_calls:
-        return {}
+        return convention
     names = [c.name for c in reply.tool_calls if c.name]
     attrs: dict[str, Any] = {
         sc.PROXY_TOOL_CALLS: len(reply.tool_calls),
@@ -329,30 +376,40 @@ def tool_attributes(reply: Reply) -> dict[str, Any]:
         attrs[sc.PROXY_TOOL_NAMES] = [clip(n, 128) for n in names[:16]]
     if reply.problems:
         attrs[sc.PROXY_TOOL_PROBLEM] = clip(reply.problems[0])
-    return attrs
+    return {**convention, **attrs}
 
 
-def content_attributes(ex: Exchange, limit: int) -> dict[str, Any]:
+def content_attributes(ex: Exchange, limit: int, redactor: Redactor = DEFAULT) -> dict[str, Any]:
     """Opt-in message content as GenAI input/output messages, capped and scrubbed."""
     attrs: dict[str, Any] = {}
     if ex.request.text:
-        attrs[sc.GEN_AI_INPUT_MESSAGES] = _messages("user", ex.request.text, limit)
+        attrs[sc.GEN_AI_INPUT_MESSAGES] = _messages("user", ex.request.text, limit, redactor)
     agent = ex.response.agent_text()
     if agent:
-        attrs[sc.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", agent, limit)
+        attrs[sc.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", agent, limit, redactor)
     return attrs
 
 
-def _messages(role: str, text: str, limit: int) -> str:
-    content = redact_text(text)
-    if len(content) > limit:
-        content = content[:limit] + f"…[{len(text) - limit} more chars]"
+def _messages(role: str, text: str, limit: int, redactor: Redactor) -> str:
+    content = head_and_tail(redactor.text(text), limit)
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}])
 
 
-def access_line(ex: Exchange, end_ns: int) -> str:
-    """One access-log line: what, where, how it ended, how long; no headers, query redacted."""
-    target = ex.path + (f"?{redact_query(ex.query)}" if ex.query else "")
+def head_and_tail(text: str, limit: int) -> str:
+    """At most ``limit`` characters of ``text``: its start and its end, with a marker saying
+    how much of the middle is left out. A long prompt carries its question last."""
+    if len(text) <= limit:
+        return text
+    head = (limit + 1) // 2
+    tail = limit - head
+    omitted = len(text) - head - tail
+    return text[:head] + f"…[{omitted} chars omitted]…" + (text[-tail:] if tail else "")
+
+
+def access_line(ex: Exchange, end_ns: int, redactor: Redactor = DEFAULT) -> str:
+    """One access-log line: what, where, how it ended, how long; no headers, query redacted,
+    control characters escaped (a value cannot start a forged line)."""
+    target = ex.path + (f"?{redactor.query(ex.query)}" if ex.query else "")
     line = (
         f"{ex.route.name} {ex.http_method} {target} {ex.span_name} -> {ex.status or '-'} "
         f"in {(end_ns - ex.start_ns) / 1e6:.1f} ms"
@@ -363,33 +420,86 @@ def access_line(ex: Exchange, end_ns: int) -> str:
         line += f" error={ex.error_type}"
     if ex.streaming:
         line += f" events={ex.stream_events}"
-    return line
+    return printable(line)
 
 
-def agent_reply(ex: Exchange) -> Reply | None:
-    """Run the tool lens over the agent's reply text, for message exchanges only."""
+def agent_reply(ex: Exchange, convention: Convention | None = None) -> Reply | None:
+    """Run the tool lens over the agent's reply text, for message exchanges only.
+
+    ``convention`` is the evaluator's, when known; else the reply's shape says.
+    """
     if not ex.is_message:
         return None
     text = ex.response.agent_text()
-    return parse_reply(text) if text else None
+    return parse_reply(text, convention) if text else None
 
 
-def clip(value: str, limit: int = ATTRIBUTE_LIMIT) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+# --- reading bodies for telemetry (pure; the server guards each call) ---------------------
+def read_request_body(ex: Exchange, body: bytes) -> None:
+    """Read the request copy into the exchange (JSON-RPC envelope or REST params)."""
+    if ex.binding == "jsonrpc":
+        ex.request = read_request(body)
+    elif ex.binding == "rest" and body:
+        task_id = ex.request.task_id
+        ex.request = read_rest_request(body)
+        ex.request.task_id = ex.request.task_id or task_id
 
 
-def redact_query(query: str) -> str:
-    parts = []
-    for item in query.split("&"):
-        name, eq, _value = item.partition("=")
-        parts.append(f"{name}={REDACTED}" if eq and _SECRET_NAME.search(name) else item)
-    return clip("&".join(parts))
+def read_event(data: str, binding: str) -> ResultView:
+    """One server-sent event's data: a JSON-RPC response, or a bare REST stream item."""
+    if binding == "rest":
+        value, problem = load_json(data.encode())
+        return ResultView(parse_error=problem) if problem else read_result(value)
+    return read_response(data.encode())
 
 
-def redact_url(url: str) -> str:
-    base, sep, query = url.partition("?")
-    return base + sep + redact_query(query) if sep else base
+def parsed_before_writing(ex: Exchange, status: int) -> bool:
+    """Only cards are read before the client gets a byte: they are rewritten."""
+    if status != 200:
+        return False
+    return ex.binding == "card" or (
+        ex.binding == "jsonrpc" and ex.method_name in a2a.EXTENDED_CARD_METHODS
+    )
 
 
-def redact_text(text: str) -> str:
-    return _SECRET_VALUE.sub(REDACTED, text)
+def read_response_copy(
+    ex: Exchange, headers: Mapping[str, str], payload: bytes, limit: int
+) -> None:
+    """Read a complete response copy (already relayed) into the exchange."""
+    if not payload or not http.is_json(headers) or ex.binding == "card":
+        return
+    encoding = http.content_encoding(headers)
+    plain = http.decompressed(payload, encoding, limit)
+    if plain is None:
+        ex.response.parse_error = f"compressed: {encoding} body not read"
+        return
+    if ex.binding == "rest":
+        ex.response.absorb(read_rest_response(plain))
+    else:
+        ex.response.absorb(read_response(plain))
+
+
+# --- the sidecar's own answers ------------------------------------------------------------
+_INTERNAL_ERROR = next(code for code, name in a2a.ERROR_NAMES.items() if name == "INTERNAL_ERROR")
+
+
+def error_body(ex: Exchange, error: UpstreamError) -> bytes:
+    """The client's body for a failed upstream call: a JSON-RPC error echoing the request's
+    id (or a plain error object). It names the route, never the agent's address."""
+    detail = {"error.type": error.error_type, "proxy": "tau2observe"}
+    envelope: dict[str, Any]
+    if ex.binding == "jsonrpc":
+        envelope = {
+            "jsonrpc": "2.0",
+            "id": ex.request.id_value if ex.request.has_id else None,
+            "error": {"code": _INTERNAL_ERROR, "message": error.public, "data": detail},
+        }
+    else:
+        envelope = {"error": {"code": error.http_status, "message": error.public, "data": detail}}
+    return json.dumps(envelope).encode()
+
+
+def local_error_body(status: int, message: str) -> bytes:
+    """The body of a request the sidecar refuses to forward."""
+    body = {"error": {"code": status, "message": message, "data": {"proxy": "tau2observe"}}}
+    return json.dumps(body).encode()

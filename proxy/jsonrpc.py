@@ -2,7 +2,9 @@
 
 Never raises on bad input: a body that cannot be read yields a view whose
 ``parse_error`` says why (``invalid_utf8``, ``invalid_json``, ``too_deep``,
-``too_large``, ``not_jsonrpc``). The proxy forwards such bodies untouched.
+``too_large``, ``not_jsonrpc``). The proxy forwards such bodies untouched. Valid JSON
+that Python cannot hold (an integer of more than 4300 digits, nesting deeper than the
+parser's stack) is ``too_large`` or ``too_deep``, not an exception.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class ResultView:
     context_id: str | None = None
     task_id: str | None = None
     message_id: str | None = None
-    task_state: str | None = None
+    task_state: str | None = None  # the 1.0 enum name
+    task_state_wire: str | None = None  # the wire's own value when it differs (0.3)
     final: bool | None = None
     error_code: int | None = None
     error_message: str | None = None
@@ -70,6 +73,9 @@ def load_json(body: bytes) -> tuple[Any, str | None]:
         return None, f"invalid_json: {exc.msg} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
         return None, "too_deep: JSON nested deeper than the parser allows"
+    except ValueError:
+        # Python's int-string conversion limit (sys.set_int_max_str_digits).
+        return None, "too_large: an integer with more digits than Python converts"
 
 
 def read_request(body: bytes) -> RequestView:
@@ -114,7 +120,7 @@ def read_params(params: dict[str, Any], view: RequestView) -> None:
         view.message_id = _str(message.get("messageId"))
         refs = message.get("referenceTaskIds")
         if isinstance(refs, list):
-            view.reference_task_ids = tuple(str(r) for r in refs)
+            view.reference_task_ids = tuple(r for r in refs if isinstance(r, str))
         view.text = _join(_part_texts(message.get("parts")))
     else:
         task_id = _str(params.get("id")) or _task_from_name(params.get("name"))
@@ -145,9 +151,14 @@ def read_response(body: bytes) -> ResultView:
 
 def read_response_value(value: Any) -> ResultView:
     if isinstance(value, list):
-        views = [read_response_value(v) for v in value]
+        # A batch is one level deep; an array inside it is not a response.
+        views = [_read_response_object(v) for v in value]
         errors = [v for v in views if v.error_code is not None]
         return errors[0] if errors else (views[0] if views else ResultView(kind="other"))
+    return _read_response_object(value)
+
+
+def _read_response_object(value: Any) -> ResultView:
     if not isinstance(value, dict):
         return ResultView(parse_error="not_jsonrpc: response is not an object")
     error = value.get("error")
@@ -198,7 +209,8 @@ def read_result(result: Any) -> ResultView:
     elif kind == "task":
         view.task_id = _str(body.get("id"))
         _read_status(body.get("status"), view)
-        for artifact in body.get("artifacts") or ():
+        artifacts = body.get("artifacts")
+        for artifact in artifacts if isinstance(artifacts, list) else ():
             if isinstance(artifact, dict):
                 view.texts.extend(_part_texts(artifact.get("parts")))
     elif kind == "status-update":
@@ -232,7 +244,10 @@ def _infer_kind(result: dict[str, Any]) -> str:
 def _read_status(status: Any, view: ResultView) -> None:
     if not isinstance(status, dict):
         return
-    view.task_state = a2a.normalise_state(status.get("state"))
+    state = status.get("state")
+    view.task_state = a2a.normalise_state(state)
+    if isinstance(state, str) and state and state != view.task_state:
+        view.task_state_wire = state
     message = status.get("message")
     if isinstance(message, dict) and _is_agent(message.get("role")):
         view.texts.extend(_part_texts(message.get("parts")))
@@ -271,9 +286,15 @@ def _part_texts(parts: Any) -> list[str]:
 
 
 def _join(texts: list[str]) -> str | None:
+    """The texts joined, at most ``TEXT_LIMIT`` characters: the start and the end of a longer
+    one (a long prompt asks its question last), with the cut marked."""
     if not texts:
         return None
-    return "\n".join(texts)[:TEXT_LIMIT]
+    text = "\n".join(texts)
+    if len(text) <= TEXT_LIMIT:
+        return text
+    half = TEXT_LIMIT // 2
+    return text[:half] + f"\n…[{len(text) - 2 * half} chars omitted]…\n" + text[-half:]
 
 
 def _is_agent(role: Any) -> bool:

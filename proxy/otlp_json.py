@@ -10,7 +10,8 @@ keys — what the collector's file exporter writes and its OTLP receiver reads.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -119,3 +120,38 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
             {"resource": {"attributes": key_values(resource.attributes)}, "scopeSpans": scope_spans}
         )
     return {"resourceSpans": resource_spans}
+
+
+def span_text(span: ReadableSpan) -> str:
+    """One span's OTLP/JSON text (compact), as it appears inside a request."""
+    return json.dumps(encode_span(span), separators=(",", ":"))
+
+
+def request_text(spans: Sequence[ReadableSpan], text_of: Callable[[ReadableSpan], str]) -> str:
+    """The ``ExportTraceServiceRequest`` text for ``spans``, from each span's own text:
+    the same text as ``json.dumps(encode_spans(spans))`` (compact), but the per-span work
+    can be done earlier, elsewhere (``text_of`` returns it, or computes it). No single call
+    here holds the interpreter lock for long: ``json.dumps`` of a whole 512-span batch is
+    one C call of about 26 ms of CPU."""
+    resources: dict[int, tuple[Any, dict[tuple[str, str | None], list[str]]]] = {}
+    for span in spans:
+        resource_entry = resources.setdefault(id(span.resource), (span.resource, {}))
+        source = span.instrumentation_scope
+        key = (source.name, source.version) if source is not None else ("", None)
+        resource_entry[1].setdefault(key, []).append(text_of(span))
+    resource_texts = []
+    for resource, scopes in resources.values():
+        scope_texts = []
+        for (name, version), texts in scopes.items():
+            scope: dict[str, Any] = {"name": name}
+            if version:
+                scope["version"] = version
+            scope_json = json.dumps(scope, separators=(",", ":"))
+            scope_texts.append('{"scope":' + scope_json + ',"spans":[' + ",".join(texts) + "]}")
+        attributes = json.dumps(
+            {"attributes": key_values(resource.attributes)}, separators=(",", ":")
+        )
+        resource_texts.append(
+            '{"resource":' + attributes + ',"scopeSpans":[' + ",".join(scope_texts) + "]}"
+        )
+    return '{"resourceSpans":[' + ",".join(resource_texts) + "]}"

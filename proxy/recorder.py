@@ -8,14 +8,22 @@ the conversation's root span (see :mod:`proxy.conversation`); otherwise a new tr
 Stream events become span events on the CLIENT span, bounded: the first ``head`` are
 added as they arrive, the last ``tail`` are kept in a ring and added at the end with
 their original timestamps; the rest are counted.
+
+Off the request path: only :meth:`Recorder.begin` runs before forwarding (the CLIENT
+span's id travels upstream in ``traceparent``). A finished exchange is handed over with
+:meth:`Recorder.submit`, which appends it to a bounded queue (full: dropped and counted)
+and returns; reading the response copy, the tool lens, attributes, span ends, metrics and
+the access-log line run from the loop afterwards (:meth:`Recorder.drain`), eight at a
+time (about 2 ms of loop time), with each span's recorded times unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +36,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from proxy import __version__
 from proxy import semconv as sc
+from proxy.conventions import ConventionBook
 from proxy.conversation import Conversation, ConversationTable, end_root
 from proxy.exchange import (
     Exchange,
@@ -37,10 +46,13 @@ from proxy.exchange import (
     error_description,
     server_attributes,
 )
+from proxy.guard import guarded
 from proxy.jsonrpc import ResultView
+from proxy.redact import Redactor
 from proxy.settings import ProxySettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+log = logging.getLogger("tau2observe.proxy")
 access_log = logging.getLogger("tau2observe.proxy.access")
 _DURATION_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -62,6 +74,8 @@ class Turn:
     events_added: int = 0
     events_dropped: int = 0
     upstream_end_ns: int | None = None
+    # Telemetry reads left for after the request (the response copy), run before finish.
+    deferred: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Recorder:
@@ -72,6 +86,7 @@ class Recorder:
         meter_provider: MeterProvider,
     ) -> None:
         self._settings = settings
+        self.redactor = Redactor.with_names(settings.redact_names)
         self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
         meter = meter_provider.get_meter("tau2observe.proxy", __version__)
         self._requests = meter.create_counter(
@@ -95,9 +110,13 @@ class Recorder:
         self._tool_calls = meter.create_counter(
             "a2a.proxy.tool_calls", unit="{call}", description="Tool calls seen in agent replies"
         )
+        self.conventions = ConventionBook()
         self.conversations = ConversationTable(
             settings.max_conversations, settings.conversation_idle_s
         )
+        self._pending: deque[Turn] = deque()
+        self._drain_scheduled = False
+        self.dropped = 0  # finished exchanges not recorded because the queue was full
 
     # --- lifecycle of one exchange ---------------------------------------------
     def begin(self, ex: Exchange, headers: Mapping[str, str]) -> Turn:
@@ -129,6 +148,34 @@ class Recorder:
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(client))
         return Turn(ex, server, client, conversation, new_conversation, carrier)
 
+    def submit(self, turn: Turn) -> None:
+        """Hand over a finished exchange; recording happens after the request, in order."""
+        if len(self._pending) >= self._settings.record_queue_max:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning(
+                    "recording is behind: %d finished exchanges dropped so far (queue of %d)",
+                    self.dropped,
+                    self._settings.record_queue_max,
+                )
+            return
+        self._pending.append(turn)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self.drain)
+
+    def drain(self, batch: int = 8) -> None:
+        """Record up to ``batch`` finished exchanges, then yield the loop for the rest."""
+        self._drain_scheduled = False
+        for _ in range(min(batch, len(self._pending))):
+            turn = self._pending.popleft()
+            for step in turn.deferred:
+                guarded(turn.exchange, "response", step)
+            guarded(turn.exchange, "finish", self.finish, turn)
+        if self._pending and not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self.drain)
+
     def stream_event(self, turn: Turn, view: ResultView, seq: int, chars: int, at_ns: int) -> None:
         ex = turn.exchange
         kind = "unparsed" if view.parse_error else (view.kind or "other")
@@ -141,6 +188,8 @@ class Recorder:
         }
         if view.task_state:
             attrs[sc.A2A_TASK_STATE] = view.task_state
+            if view.task_state_wire:
+                attrs[sc.PROXY_TASK_STATE_WIRE] = view.task_state_wire[:64]
         if view.final is not None:
             attrs["a2a.stream.event.final"] = view.final
         if view.error_code is not None:
@@ -165,7 +214,9 @@ class Recorder:
     def finish(self, turn: Turn) -> None:
         ex = turn.exchange
         end_ns = ex.end_ns or time.time_ns()
-        ex.reply = agent_reply(ex)
+        if ex.is_message:
+            convention = self.conventions.learn(ex.context_id, ex.request.text)
+            ex.reply = agent_reply(ex, convention)
         for name, attrs, at_ns in turn.tail:
             turn.client.add_event(name, attrs, timestamp=at_ns)
         if turn.events_dropped:
@@ -173,12 +224,17 @@ class Recorder:
 
         upstream = ex.route.upstream_base
         turn.client.set_attributes(
-            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path)
+            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path, self.redactor)
         )
         turn.server.set_attributes(
-            server_attributes(ex, self._settings.capture_content, self._settings.content_max_chars)
+            server_attributes(
+                ex,
+                self._settings.capture_content,
+                self._settings.content_max_chars,
+                self.redactor,
+            )
         )
-        description = error_description(ex)
+        description = error_description(ex, self.redactor)
         if description is not None:
             turn.client.set_status(Status(StatusCode.ERROR, description))
             turn.server.set_status(Status(StatusCode.ERROR, description))
@@ -187,7 +243,7 @@ class Recorder:
         self._settle_conversation(turn, end_ns)
         self._record_metrics(ex, end_ns)
         if self._settings.access_log:
-            access_log.info("%s", access_line(ex, end_ns))
+            access_log.info("%s", access_line(ex, end_ns, self.redactor))
 
     # --- conversations -----------------------------------------------------------
     def _start_conversation(self, ex: Exchange) -> Conversation:
@@ -227,7 +283,7 @@ class Recorder:
         tags: dict[str, Any] = {
             sc.GEN_AI_AGENT_NAME: ex.route.name,
             sc.A2A_METHOD_NAME: ex.method_name,
-            sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+            sc.A2A_PROTOCOL_VERSION: ex.version_tag,
             sc.PROXY_OUTCOME: ex.outcome,
         }
         self._duration.record((end_ns - ex.start_ns) / 1e9, tags)
@@ -241,7 +297,7 @@ class Recorder:
                 {
                     sc.GEN_AI_AGENT_NAME: ex.route.name,
                     sc.A2A_METHOD_NAME: ex.method_name,
-                    sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
+                    sc.A2A_PROTOCOL_VERSION: ex.version_tag,
                 },
             )
         if ex.reply is not None:
@@ -257,6 +313,8 @@ class Recorder:
                 )
 
     def close(self) -> None:
+        while self._pending:
+            self.drain(len(self._pending))
         self.conversations.close()
 
 

@@ -69,6 +69,8 @@ PROXY_TTFE_MS = "a2a.proxy.time_to_first_event_ms"
 PROXY_CARD_REWRITTEN = "a2a.proxy.card.rewritten_urls"
 PROXY_CARD_FOREIGN = "a2a.proxy.card.foreign_urls"
 PROXY_CARD_SIGNATURE_INVALIDATED = "a2a.proxy.card.signature_invalidated"
+PROXY_CARD_ERROR = "a2a.proxy.card.rewrite_error"  # the card was relayed untouched
+PROXY_TELEMETRY_ERROR = "a2a.proxy.telemetry_error"  # what could not be read, and where
 PROXY_BATCH_SIZE = "jsonrpc.batch.size"
 PROXY_BATCH_METHODS = "a2a.proxy.batch.methods"
 PROXY_ERROR_MESSAGE = "a2a.proxy.error.message"
@@ -78,6 +80,10 @@ PROXY_TOOL_NAMES = "a2a.proxy.tool_call.names"
 PROXY_TOOL_VALID = "a2a.proxy.tool_call.valid"
 PROXY_TOOL_FORMAT = "a2a.proxy.tool_call.format"
 PROXY_TOOL_PROBLEM = "a2a.proxy.tool_call.problem"
+# the evaluator's convention (tau2, agentbeats-tutorial, agentify) the reply was judged by
+PROXY_MESSAGE_FORMAT = "a2a.proxy.message_format"
+# a2a.task.state is the 1.0 name; 0.3 traffic also keeps the value it had on the wire
+PROXY_TASK_STATE_WIRE = "a2a.proxy.task.state_wire"
 PROXY_TURNS = "a2a.proxy.conversation.turns"
 STREAM_EVENT = "a2a.stream.event"
 STREAM_EVENT_KIND = "a2a.stream.event.kind"

@@ -1,13 +1,17 @@
 """The sidecar's network side: the only module that moves bytes.
 
 Requests are forwarded to the configured upstream of the matching route, never anywhere
-else. Bodies pass unchanged; a copy (bounded by ``parse_max_bytes``) is read for
-telemetry after the bytes have been written on. Server-sent event streams are relayed
-chunk by chunk as they arrive. Agent cards are the one deliberate change: their
-endpoint URLs are rewritten to point at the sidecar (:mod:`proxy.card`).
+else. Bodies pass unchanged, and a response is written to the client as it arrives; a
+copy (bounded by ``parse_max_bytes``) is read for telemetry after the bytes have been
+written on. Server-sent event streams are relayed chunk by chunk as they arrive. Agent
+cards are the one deliberate change: they are read before they are written, because
+their endpoint URLs are rewritten to point at the sidecar (:mod:`proxy.card`).
 
-Telemetry never sits on the request path: spans are handed to batch processors, and a
-failure to read a body marks the span and nothing else.
+Telemetry never sits on the request path and never fails it: spans are handed to batch
+processors, and every telemetry step runs behind one guard (:func:`_guarded`), so an
+exception there marks the span (``a2a.proxy.telemetry_error``) and nothing else. Writes to
+a client are bounded by ``client_write_timeout_s``; the relay reads from the agent only as
+fast as the client takes the bytes, so memory per connection stays small.
 """
 
 from __future__ import annotations
@@ -15,72 +19,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import time
-import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
+from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from yarl import URL
 
-from proxy import a2a
+from proxy import a2a, http
 from proxy.card import CardRewriter, RewrittenCard
-from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from proxy.exchange import Exchange, redact_text
-from proxy.jsonrpc import (
-    ResultView,
-    load_json,
-    read_request,
-    read_response,
-    read_rest_request,
-    read_rest_response,
-    read_result,
+from proxy.connections import ConnectionGuard
+from proxy.errors import ClientStalled, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from proxy.exchange import (
+    Exchange,
+    error_body,
+    local_error_body,
+    parsed_before_writing,
+    read_event,
+    read_request_body,
+    read_response_copy,
 )
+from proxy.guard import guarded
+from proxy.jsonrpc import ResultView, load_json
 from proxy.recorder import Recorder, Turn, access_log
-from proxy.settings import ProxySettings, Route
+from proxy.settings import ProxySettings, Route, open_file_limit
 from proxy.sse import SseReader
 from proxy.telemetry import Telemetry
 
 log = logging.getLogger("tau2observe.proxy")
 
-# RFC 9110 §7.6.1: meaningful only for one connection; everything else is end-to-end.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-# Headers the HTTP layers recompute for their own connection.
-_RECOMPUTED = frozenset({"host", "content-length"})
 _CLIENT_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
-_INLINE_WRITE_MAX = 1024 * 1024
-
-SETTINGS_KEY = web.AppKey("settings", ProxySettings)
-RECORDER_KEY = web.AppKey("recorder", Recorder)
+# A response up to this size is read whole before the first byte goes out: it is written
+# with its length, and an agent that breaks inside it still gets a clean 502. Anything
+# larger streams through (backpressure: we read as fast as the client takes it).
+_BUFFER_MAX = 64 * 1024
 
 
 class Forwarder:
     """Handles every request of the sidecar's aiohttp application."""
 
-    def __init__(self, settings: ProxySettings, recorder: Recorder) -> None:
+    def __init__(
+        self, settings: ProxySettings, recorder: Recorder, guard: ConnectionGuard | None = None
+    ) -> None:
         self._settings = settings
         self._recorder = recorder
-        self._cards = CardRewriter()
+        self._guard = guard
+        self._cards = CardRewriter(rewrite_foreign=settings.rewrite_all_card_urls)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None,
@@ -117,6 +107,15 @@ class Forwarder:
 
     # --- the request path ------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self._guard is not None:
+            self._guard.request_started(request.transport)
+        try:
+            return await self._handle(request)
+        finally:
+            if self._guard is not None:
+                self._guard.request_finished(request.transport)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         start_ns = time.time_ns()
         raw = request.raw_path
         if not raw.startswith("/"):
@@ -142,13 +141,13 @@ class Forwarder:
         body = b"".join(prefix)
         ex.request_bytes = len(body)
         if complete:
-            _read_request_body(ex, body)
+            guarded(ex, "request", read_request_body, ex, body)
         else:
             ex.request.parse_error = (
                 f"too_large: body over {self._settings.parse_max_bytes} bytes not read"
             )
 
-        turn = self._recorder.begin(ex, request.headers)
+        turn = guarded(ex, "begin", self._recorder.begin, ex, request.headers) or _untraced(ex)
         try:
             return await self._forward(request, ex, turn, body, complete)
         except asyncio.CancelledError:
@@ -158,7 +157,7 @@ class Forwarder:
             raise
         finally:
             ex.end_ns = time.time_ns()
-            self._recorder.finish(turn)
+            self._recorder.submit(turn)  # spans, metrics, log: after this request
 
     async def _forward(
         self, request: web.Request, ex: Exchange, turn: Turn, body: bytes, complete: bool
@@ -170,7 +169,7 @@ class Forwarder:
         data: bytes | io.BytesIO | AsyncIterator[bytes]
         if not complete:
             data = _body_stream(body, request, ex)
-        elif len(body) > _INLINE_WRITE_MAX:
+        elif len(body) > self._settings.inline_body_bytes:
             data = io.BytesIO(body)  # written in chunks, so the loop is not held by one write
         else:
             data = body
@@ -185,7 +184,7 @@ class Forwarder:
                 skip_auto_headers=_CLIENT_AUTO_HEADERS,
             ) as upstream:
                 ex.status = upstream.status
-                if _is_event_stream(upstream.headers):
+                if http.is_event_stream(upstream.headers):
                     ex.streaming = True
                     response = _stream_response(upstream)
                     await response.prepare(request)
@@ -193,11 +192,14 @@ class Forwarder:
                     turn.upstream_end_ns = time.time_ns()
                     await response.write_eof()
                     return response
-                chunks, whole = await _read_up_to(upstream.content, self._settings.parse_max_bytes)
-                turn.upstream_end_ns = time.time_ns() if whole else None
-                payload = b"".join(chunks)
+                card_first = parsed_before_writing(ex, upstream.status)
+                limit = self._settings.parse_max_bytes if card_first else _BUFFER_MAX
+                chunks, whole = await _read_up_to(upstream.content, limit)
                 if whole:
-                    card = self._read_response_body(request, ex, upstream, payload)
+                    turn.upstream_end_ns = time.time_ns()
+                    payload = b"".join(chunks)
+                    card = self._read_card(request, ex, upstream, payload) if card_first else None
+                    self._read_copy(turn, upstream, payload)
                     if card is not None:
                         ex.response_bytes = len(card.body)
                         return _card_response(upstream, card)
@@ -206,34 +208,123 @@ class Forwarder:
                     else:
                         response = _stream_response(upstream, length=len(payload))
                     await response.prepare(request)
-                    await response.write(payload)
+                    await self._write(response, payload)
                     ex.response_bytes = len(payload)
                     await response.write_eof()
                     return response
-                # Larger than we read: relay the rest as it comes, unread.
-                ex.response.parse_error = "too_large: response not read"
-                response = _stream_response(upstream)
+                response = _stream_response(upstream, length=http.content_length(upstream.headers))
                 await response.prepare(request)
-                await response.write(payload)
-                ex.response_bytes = len(payload)
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
-                    ex.response_bytes += len(chunk)
+                copy = await self._relay_body(upstream, response, ex, chunks)
                 turn.upstream_end_ns = time.time_ns()
                 await response.write_eof()
+                if copy is None:
+                    ex.response.parse_error = "too_large: response not read"
+                else:
+                    self._read_copy(turn, upstream, copy)
                 return response
+        except ClientStalled as stalled:
+            ex.client_stalled = True
+            log.info("%s %s: %s", ex.route.name, ex.span_name, stalled)
+            if request.transport is not None:
+                request.transport.abort()
+            return response or web.Response(status=499)
         except (aiohttp.ClientConnectionResetError, ConnectionResetError) as exc:
             if (response is not None and response.prepared) or _client_gone(request):
                 ex.client_disconnected = True
                 return response or web.Response(status=499)
-            return self._upstream_failed(request, ex, response, _upstream_error(exc, url))
+            return self._upstream_failed(request, ex, response, _upstream_error(exc, url, route))
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return self._upstream_failed(request, ex, response, _upstream_error(exc, url))
+            return self._upstream_failed(request, ex, response, _upstream_error(exc, url, route))
+
+    async def _write(self, response: web.StreamResponse, data: bytes) -> None:
+        """Write to the client; a client that takes nothing for the write timeout is cut off
+        (the write waits while the connection's buffer is full: that is the backpressure)."""
+        try:
+            async with asyncio.timeout(self._settings.client_write_timeout_s):
+                await response.write(data)
+        except TimeoutError:
+            raise ClientStalled(
+                f"the client took no bytes for {self._settings.client_write_timeout_s:g} s"
+            ) from None
+
+    async def _relay_body(
+        self,
+        upstream: aiohttp.ClientResponse,
+        response: web.StreamResponse,
+        ex: Exchange,
+        first: list[bytes],
+    ) -> bytes | None:
+        """Relay a body as it arrives; returns the copy for telemetry, or None if it grew
+        past ``parse_max_bytes`` (then it is dropped, and only the size is counted)."""
+        limit = self._settings.parse_max_bytes
+        copy: list[bytes] | None = []
+        kept = 0
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for chunk in first:
+                yield chunk
+            async for chunk in upstream.content.iter_any():
+                yield chunk
+
+        async for chunk in chunks():
+            await self._write(response, chunk)
+            ex.response_bytes += len(chunk)
+            if copy is not None:
+                kept += len(chunk)
+                if kept <= limit:
+                    copy.append(chunk)
+                else:
+                    copy = None
+        return b"".join(copy) if copy is not None else None
+
+    def _read_copy(self, turn: Turn, upstream: aiohttp.ClientResponse, payload: bytes) -> None:
+        """The response copy is read after the request, with the rest of the recording."""
+        limit = self._settings.parse_max_bytes
+        headers = upstream.headers
+        turn.deferred.append(lambda: read_response_copy(turn.exchange, headers, payload, limit))
+
+    def _read_card(
+        self,
+        request: web.Request,
+        ex: Exchange,
+        upstream: aiohttp.ClientResponse,
+        payload: bytes,
+    ) -> RewrittenCard | None:
+        """The card rewritten, or None: relay it as it is (and say why on the span)."""
+        if not payload or not http.is_json(upstream.headers):
+            return None
+        if http.content_encoding(upstream.headers) != "identity":
+            return None
+        card = guarded(ex, "card", self._rewrite_card, request, ex, upstream, payload)
+        if card is None and (ex.telemetry_problem or "").startswith("card"):
+            ex.card_problem = f"relayed untouched: {ex.telemetry_problem}"
+        return card
+
+    def _rewrite_card(
+        self, request: web.Request, ex: Exchange, upstream: aiohttp.ClientResponse, payload: bytes
+    ) -> RewrittenCard | None:
+        public = self._public_base(request, ex.route)
+        if ex.binding == "card":
+            card = self._cards.rewrite(
+                payload, ex.route.upstream_base, public, upstream.headers.get("ETag")
+            )
+            if card is not None:
+                ex.response.absorb(ResultView(kind="card"))
+        else:
+            envelope, problem = load_json(payload)
+            if problem is not None or not isinstance(envelope, dict) or "error" in envelope:
+                return None
+            card = self._cards.rewrite_result(envelope, ex.route.upstream_base, public)
+        if card is not None:
+            ex.card_rewritten = card.rewritten
+            ex.card_foreign = card.foreign
+            ex.card_signed = card.signed
+        return card
 
     def _upstream_headers(
         self, incoming: CIMultiDictProxy[str], turn: Turn, ex: Exchange
     ) -> tuple[CIMultiDict[str], str | None]:
-        headers = _end_to_end(incoming)
+        headers = http.end_to_end(incoming)
         for key in ("traceparent", "tracestate"):
             headers.popall(key, None)
         headers.update(turn.traceparent)
@@ -254,74 +345,26 @@ class Forwarder:
         turn: Turn,
     ) -> None:
         reader = SseReader(self._settings.parse_max_bytes)
-        compressed = bool(upstream.headers.get("Content-Encoding", "identity") != "identity")
+        compressed = http.content_encoding(upstream.headers) != "identity"
         if compressed:
             ex.response.parse_error = "compressed: stream relayed but not read"
         async for chunk in upstream.content.iter_any():
-            await response.write(chunk)  # relay first; read the copy after
+            await self._write(response, chunk)  # relay first; read the copy after
             ex.response_bytes += len(chunk)
-            if compressed:
+            if compressed or (ex.telemetry_problem or "").startswith("stream"):
                 continue
-            at = time.time_ns()
-            for event in reader.feed(chunk):
-                view = _read_event(event.data, ex.binding) if event.data is not None else None
-                if view is None:
-                    view = ResultView(parse_error="too_large: event over the parse limit")
-                ex.response.absorb(view)
-                self._recorder.stream_event(turn, view, ex.stream_events, event.chars, at)
-                ex.stream_events += 1
+            guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
         ex.stream_comments = reader.comments
 
-    def _read_response_body(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        upstream: aiohttp.ClientResponse,
-        payload: bytes,
-    ) -> RewrittenCard | None:
-        """Read a complete response for telemetry; returns a rewritten card to send instead."""
-        if not payload:
-            return None
-        content_type = upstream.headers.get("Content-Type", "")
-        if "json" not in content_type:
-            return None
-        encoding = upstream.headers.get("Content-Encoding", "identity").lower()
-        plain = _decompressed(payload, encoding, self._settings.parse_max_bytes)
-        if plain is None:
-            ex.response.parse_error = f"compressed: {encoding} body not read"
-            return None
-        if ex.binding == "card":
-            if upstream.status != 200 or encoding != "identity":
-                return None
-            card = self._cards.rewrite(
-                payload,
-                ex.route.upstream_base,
-                self._public_base(request, ex.route),
-                upstream.headers.get("ETag"),
-            )
-            if card is not None:
-                _note_card(ex, card)
-                ex.response.absorb(ResultView(kind="card"))
-            return card
-        if ex.binding == "rest":
-            ex.response.absorb(read_rest_response(plain))
-            return None
-        view = read_response(plain)
-        ex.response.absorb(view)
-        if (
-            ex.method_name in a2a.EXTENDED_CARD_METHODS
-            and view.error_code is None
-            and encoding == "identity"
-        ):
-            envelope, problem = load_json(payload)
-            if problem is None and isinstance(envelope, dict):
-                card = self._cards.rewrite_result(
-                    envelope, ex.route.upstream_base, self._public_base(request, ex.route)
-                )
-                if card is not None:
-                    _note_card(ex, card)
-                return card
-        return None
+    def _read_chunk(self, reader: SseReader, chunk: bytes, ex: Exchange, turn: Turn) -> None:
+        at = time.time_ns()
+        for event in reader.feed(chunk):
+            view = read_event(event.data, ex.binding) if event.data is not None else None
+            if view is None:
+                view = ResultView(parse_error="too_large: event over the parse limit")
+            ex.response.absorb(view)
+            self._recorder.stream_event(turn, view, ex.stream_events, event.chars, at)
+            ex.stream_events += 1
 
     def _refuse(self, request: web.Request, status: int, message: str) -> web.Response:
         """The sidecar's own answer to a request it will not forward."""
@@ -335,7 +378,7 @@ class Forwarder:
         suffix = "" if route.prefix == "/" else route.prefix
         if self._settings.public_url:
             return self._settings.public_url.rstrip("/") + suffix
-        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        scheme = http.public_scheme(request.headers.get("X-Forwarded-Proto"), request.scheme)
         host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
         return f"{scheme}://{host}{suffix}"
 
@@ -348,7 +391,7 @@ class Forwarder:
     ) -> web.StreamResponse:
         ex.upstream_error = error.error_type
         ex.upstream_error_detail = str(error)
-        log.warning("%s %s: %s", ex.route.name, ex.span_name, redact_text(str(error)))
+        log.warning("%s %s: %s", ex.route.name, ex.span_name, error)
         if response is not None and response.prepared:
             # Headers are gone: end the connection abruptly so the client sees a failure,
             # exactly as it would without the sidecar, instead of a clean but short body.
@@ -356,24 +399,23 @@ class Forwarder:
                 request.transport.abort()
             return response
         ex.status = error.http_status
-        body = _error_body(ex, error)
-        return web.Response(status=error.http_status, body=body, content_type="application/json")
+        return web.Response(
+            status=error.http_status, body=error_body(ex, error), content_type="application/json"
+        )
 
 
-# --- pure helpers of the I/O layer --------------------------------------------------------
+# --- the telemetry boundary ---------------------------------------------------------------
+def _untraced(ex: Exchange) -> Turn:
+    """A turn with non-recording spans, when the recorder could not start real ones."""
+    return Turn(ex, trace.INVALID_SPAN, trace.INVALID_SPAN, None, False, {})
+
+
+# --- small I/O helpers --------------------------------------------------------------------
 def _new_exchange(
     request: web.Request, route: Route, path: str, relative: str, query: str, start_ns: int
 ) -> Exchange:
     method = request.method
-    rest = a2a.rest_call(method, relative)
-    if a2a.is_card_path(relative) and method in ("GET", "HEAD"):
-        binding = "card"
-    elif rest is not None:
-        binding = "rest"
-    elif method == "POST":
-        binding = "jsonrpc"
-    else:
-        binding = "http"
+    binding, rest = a2a.binding_of(method, relative)
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     version = request.headers.get("A2A-Version") or request.query.get("A2A-Version")
     ex = Exchange(
@@ -397,28 +439,6 @@ def _new_exchange(
     return ex
 
 
-def _read_request_body(ex: Exchange, body: bytes) -> None:
-    if ex.binding == "jsonrpc":
-        ex.request = read_request(body)
-    elif ex.binding == "rest" and body:
-        task_id = ex.request.task_id
-        ex.request = read_rest_request(body)
-        ex.request.task_id = ex.request.task_id or task_id
-
-
-def _read_event(data: str, binding: str) -> ResultView:
-    if binding == "rest":
-        value, problem = load_json(data.encode())
-        return ResultView(parse_error=problem) if problem else read_result(value)
-    return read_response(data.encode())
-
-
-def _note_card(ex: Exchange, card: RewrittenCard) -> None:
-    ex.card_rewritten = card.rewritten
-    ex.card_foreign = card.foreign
-    ex.card_signed = card.signed
-
-
 async def _read_up_to(content: aiohttp.StreamReader, limit: int) -> tuple[list[bytes], bool]:
     """Read until EOF or just past ``limit`` bytes; says whether the body was complete."""
     chunks: list[bytes] = []
@@ -440,118 +460,76 @@ async def _body_stream(prefix: bytes, request: web.Request, ex: Exchange) -> Asy
         yield chunk
 
 
-def _end_to_end(headers: Mapping[str, str]) -> CIMultiDict[str]:
-    """Copy headers minus hop-by-hop ones (and those named in Connection)."""
-    named = {
-        token.strip().lower()
-        for value in getattr(headers, "getall", lambda *_: [])("Connection", [])
-        for token in value.split(",")
-    }
-    out: CIMultiDict[str] = CIMultiDict()
-    for key, value in headers.items():
-        lower = key.lower()
-        if lower in HOP_BY_HOP or lower in _RECOMPUTED or lower in named:
-            continue
-        out.add(key, value)
-    return out
-
-
-def _is_event_stream(headers: Mapping[str, str]) -> bool:
-    return headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/event-stream"
-
-
 def _stream_response(
     upstream: aiohttp.ClientResponse, *, length: int | None = None, etag: str | None = None
 ) -> web.StreamResponse:
     response = web.StreamResponse(
-        status=upstream.status, reason=upstream.reason, headers=_end_to_end(upstream.headers)
+        status=upstream.status, reason=upstream.reason, headers=http.end_to_end(upstream.headers)
     )
-    if length is not None and _may_have_body(upstream):
+    has_body = http.may_have_body(upstream.status, upstream.method)
+    if length is not None and has_body:
         response.content_length = length
-    elif "Content-Length" in upstream.headers and not _may_have_body(upstream):
+    elif "Content-Length" in upstream.headers and not has_body:
         response.headers["Content-Length"] = upstream.headers["Content-Length"]
     if etag is not None:
         response.headers["ETag"] = etag
     return response
 
 
-def _may_have_body(upstream: aiohttp.ClientResponse) -> bool:
-    return (
-        upstream.status >= 200 and upstream.status not in (204, 304) and upstream.method != "HEAD"
-    )
-
-
 def _card_response(upstream: aiohttp.ClientResponse, card: RewrittenCard) -> web.Response:
-    headers = _end_to_end(upstream.headers)
+    headers = http.end_to_end(upstream.headers)
     headers["ETag"] = card.etag
     return web.Response(
         status=upstream.status, reason=upstream.reason, body=card.body, headers=headers
     )
 
 
-def _decompressed(payload: bytes, encoding: str, limit: int) -> bytes | None:
-    if encoding in ("identity", ""):
-        return payload
-    if encoding not in ("gzip", "deflate"):
-        return None
-    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
-    try:
-        inflater = zlib.decompressobj(wbits)
-        plain = inflater.decompress(payload, limit)
-    except zlib.error:
-        return None
-    return None if inflater.unconsumed_tail else plain
-
-
 def _client_gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
-def _upstream_error(exc: BaseException, url: str) -> UpstreamError:
+def _upstream_error(exc: BaseException, url: str, route: Route) -> UpstreamError:
+    """The detail (address and cause) for spans and logs; the public text names the route."""
     where = URL(url).origin()
+    agent = f"upstream agent {route.name!r}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamUnavailable(
-            f"cannot connect to upstream {where}: {exc.os_error.strerror or exc}"
+            f"cannot connect to upstream {where}: {exc.os_error.strerror or exc}",
+            f"cannot connect to {agent}",
         )
     if isinstance(exc, TimeoutError):
-        return UpstreamTimeout(f"upstream {where} sent nothing in time ({type(exc).__name__})")
+        return UpstreamTimeout(
+            f"upstream {where} sent nothing in time ({type(exc).__name__})",
+            f"{agent} sent nothing in time",
+        )
     if isinstance(
         exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, ConnectionResetError)
     ):
-        error = UpstreamError(f"upstream {where} closed the connection mid-exchange: {exc}")
+        error = UpstreamError(
+            f"upstream {where} closed the connection mid-exchange: {exc}",
+            f"{agent} closed the connection mid-exchange",
+        )
         error.error_type = "upstream_reset"
         return error
-    return UpstreamError(f"upstream {where} failed: {type(exc).__name__}: {exc}")
-
-
-def _error_body(ex: Exchange, error: UpstreamError) -> bytes:
-    detail = {"error.type": error.error_type, "proxy": "tau2observe"}
-    message = redact_text(str(error))
-    if ex.binding == "jsonrpc":
-        envelope: dict[str, Any] = {
-            "jsonrpc": "2.0",
-            "id": ex.request.id_value if ex.request.has_id else None,
-            "error": {"code": -32603, "message": message, "data": detail},
-        }
-    else:
-        envelope = {"error": {"code": error.http_status, "message": message, "data": detail}}
-    return json.dumps(envelope).encode()
+    return UpstreamError(f"upstream {where} failed: {type(exc).__name__}: {exc}", f"{agent} failed")
 
 
 def _local_error(status: int, message: str) -> web.Response:
-    body = {"error": {"code": status, "message": message, "data": {"proxy": "tau2observe"}}}
-    return web.json_response(body, status=status)
+    return web.Response(
+        status=status, body=local_error_body(status, message), content_type="application/json"
+    )
 
 
 # --- assembly ------------------------------------------------------------------------------
 def create_app(
-    settings: ProxySettings, tracer_provider: TracerProvider, meter_provider: MeterProvider
+    settings: ProxySettings,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    guard: ConnectionGuard | None = None,
 ) -> web.Application:
     recorder = Recorder(settings, tracer_provider, meter_provider)
-    forwarder = Forwarder(settings, recorder)
+    forwarder = Forwarder(settings, recorder, guard)
     app = web.Application(client_max_size=settings.parse_max_bytes)
-    app[SETTINGS_KEY] = settings
-    app[RECORDER_KEY] = recorder
     app.cleanup_ctx.append(forwarder.lifecycle)
     app.router.add_route("*", "/{tail:.*}", forwarder.handle)
     return app
@@ -563,6 +541,8 @@ class RunningProxy:
 
     settings: ProxySettings
     runner: web.AppRunner
+    server: asyncio.AbstractServer
+    guard: ConnectionGuard
     host: str
     port: int
 
@@ -580,22 +560,36 @@ class RunningProxy:
         )
 
     async def stop(self) -> None:
+        self.server.close()
         await self.runner.cleanup()
 
 
 async def start_proxy(settings: ProxySettings, telemetry: Telemetry) -> RunningProxy:
-    app = create_app(settings, telemetry.tracer_provider, telemetry.meter_provider)
+    guard = ConnectionGuard(
+        settings.connection_cap, settings.client_header_timeout_s, open_file_limit()
+    )
+    app = create_app(settings, telemetry.tracer_provider, telemetry.meter_provider, guard)
     # handler_cancellation: a client that hangs up cancels its upstream call.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
+    # keepalive_timeout: aiohttp closes a connection idle between requests after this.
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        handler_cancellation=True,
+        keepalive_timeout=settings.client_idle_timeout_s,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port, reuse_address=True)
-    await site.start()
-    host, port = _bound_address(runner, settings)
-    return RunningProxy(settings, runner, host, port)
-
-
-def _bound_address(runner: web.AppRunner, settings: ProxySettings) -> tuple[str, int]:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return settings.listen_host, int(address[1])
-    return settings.listen_host, settings.listen_port
+    assert runner.server is not None
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        guard.protocol_factory(runner.server),
+        settings.listen_host,
+        settings.listen_port,
+        reuse_address=True,
+        reuse_port=settings.reuse_port or None,
+    )
+    port = settings.listen_port
+    for sock in server.sockets:
+        port = int(sock.getsockname()[1])
+        break
+    return RunningProxy(settings, runner, server, guard, settings.listen_host, port)

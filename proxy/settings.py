@@ -79,6 +79,8 @@ class ProxySettings:
     routes: tuple[Route, ...] = ()
     # Public base URL written into rewritten cards; None: from the request (Host, X-Forwarded-*).
     public_url: str | None = None
+    # Also point card URLs that name neither the upstream nor the sidecar at the sidecar.
+    rewrite_all_card_urls: bool = False
     connect_timeout_s: float = 10.0
     # Longest silence tolerated from the upstream (SSE pings come every 15 s).
     read_timeout_s: float = 600.0
@@ -88,14 +90,32 @@ class ProxySettings:
     # Bodies up to this size are read whole (one write upstream); larger ones are streamed.
     inline_body_bytes: int = 1024 * 1024
     # Largest body copy kept for parsing; beyond it the exchange is forwarded but not read.
-    parse_max_bytes: int = 8 * 1024 * 1024
+    # Parsing runs on the event loop (about 10 ms per MiB), so this also bounds the stall
+    # one body can cause every other request, and the copy each connection holds.
+    parse_max_bytes: int = 1024 * 1024
     access_log: bool = False  # one INFO line per exchange (no credentials, query redacted)
     capture_content: bool = False
     content_max_chars: int = 4096
+    # Words that make a query parameter or a field secret, beyond proxy.redact.SECRET_WORDS.
+    redact_names: tuple[str, ...] = ()
+    # A client has this long to send a request's headers: from the connection's opening,
+    # or from the first byte of a later request on a kept-alive connection.
+    client_header_timeout_s: float = 60.0
+    # A kept-alive connection with no request in flight is closed after this long.
+    client_idle_timeout_s: float = 75.0
+    # A client that accepts no bytes of its response for this long is disconnected.
+    client_write_timeout_s: float = 60.0
+    # Concurrent client connections; None: half the file-descriptor limit (each client
+    # connection may need one upstream), so the cap is hit before the descriptors run out.
+    max_connections: int | None = None
     stream_events_head: int = 64
     stream_events_tail: int = 64
     conversation_idle_s: float = 300.0
     max_conversations: int = 10_000
+    # Bind with SO_REUSEPORT, so that several worker processes share one port (--workers).
+    reuse_port: bool = False
+    # Finished exchanges waiting to be recorded (after their requests); full: dropped, counted.
+    record_queue_max: int = 4096
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -113,6 +133,9 @@ class ProxySettings:
             "read_timeout_s",
             "upstream_keepalive_s",
             "conversation_idle_s",
+            "client_header_timeout_s",
+            "client_idle_timeout_s",
+            "client_write_timeout_s",
         ):
             if getattr(self, key) <= 0:
                 raise SettingsError(key, getattr(self, key), "must be positive")
@@ -121,11 +144,24 @@ class ProxySettings:
             "parse_max_bytes",
             "content_max_chars",
             "max_conversations",
+            "record_queue_max",
         ):
             if getattr(self, key) < 1:
                 raise SettingsError(key, getattr(self, key), "must be at least 1")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise SettingsError("--max-connections", self.max_connections, "must be at least 1")
+        for name in self.redact_names:
+            if not name.strip():
+                raise SettingsError("--redact-name", name, "must not be empty")
         if self.public_url is not None:
             check_upstream_url(self.public_url, key="--public-url")
+
+    @property
+    def connection_cap(self) -> int:
+        """``max_connections``, or half the soft file-descriptor limit less a reserve."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return default_connection_cap()
 
     def route_for(self, path: str) -> tuple[Route, str] | None:
         """The route serving ``path`` and the path relative to it (longest prefix wins)."""
@@ -140,6 +176,24 @@ class ProxySettings:
             if best is None or len(route.prefix) > len(best[0].prefix):
                 best = candidate
         return best
+
+
+def open_file_limit() -> int | None:
+    """The soft limit on open file descriptors, or None when there is none to read."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
+
+
+def default_connection_cap() -> int:
+    limit = open_file_limit()
+    if limit is None:
+        return 10_000
+    return max(16, (limit - 64) // 2)
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -12,6 +12,11 @@ Destinations:
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the traces/metrics specific variable) is set;
 - an OTLP JSON lines file (``trace_file``), one ``ExportTraceServiceRequest`` per line,
   as the collector's file exporter writes it.
+
+For the file, each span is encoded to its JSON text when it ends, by :class:`SpanTexts`,
+in the thread that ends it (in the sidecar, the event loop after the request): the
+exporter thread then only joins texts. Encoding in the exporter thread made it hold the
+interpreter lock the event loop needs for tens of milliseconds per batch.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +54,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from proxy.otlp_json import encode_spans as otlp_json_spans
+from proxy.otlp_json import request_text, span_text
+from proxy.otlp_reach import (
+    Reachability,
+    ReachableMetricExporter,
+    ReachableSpanExporter,
+    quiet_exporter_logs,
+    reachability_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +217,20 @@ def build_telemetry(
     os.environ.setdefault(ENV_SDK_INTERNAL_METRICS, "true")
     readers: list[MetricReader] = list(extra_metric_readers)
     described: list[str] = []
+    probes: dict[tuple[str, int], Reachability] = {}
+
+    def reach(signal: str) -> Reachability:
+        probe = reachability_for(signal, settings.otlp_protocol)
+        return probes.setdefault(probe.address, probe)
+
+    if settings.otlp_traces or settings.otlp_metrics:
+        quiet_exporter_logs()
     if settings.otlp_metrics:
         readers.append(
             PeriodicExportingMetricReader(
-                _otlp_metric_exporter(settings.otlp_protocol),
+                ReachableMetricExporter(
+                    _otlp_metric_exporter(settings.otlp_protocol), reach("metrics")
+                ),
                 export_interval_millis=settings.metric_interval_ms,
             )
         )
@@ -217,12 +240,20 @@ def build_telemetry(
     tracer_provider = TracerProvider(resource=resource)
     exporters: list[tuple[str, SpanExporter]] = [("extra", e) for e in extra_span_exporters]
     if settings.otlp_traces:
-        exporters.append((f"OTLP/{settings.otlp_protocol}", _otlp_span_exporter(settings)))
-    if settings.trace_file is not None:
         exporters.append(
-            (f"file {settings.trace_file}", OtlpJsonFileSpanExporter(settings.trace_file))
+            (
+                f"OTLP/{settings.otlp_protocol}",
+                ReachableSpanExporter(_otlp_span_exporter(settings), reach("traces")),
+            )
         )
     processors: list[SpanProcessor] = []
+    if settings.trace_file is not None:
+        texts = SpanTexts()
+        tracer_provider.add_span_processor(texts)  # first: it runs before the batch queue
+        processors.append(texts)
+        exporters.append(
+            (f"file {settings.trace_file}", OtlpJsonFileSpanExporter(settings.trace_file, texts))
+        )
     for label, exporter in exporters:
         processor = BatchSpanProcessor(
             exporter,
@@ -309,29 +340,58 @@ def _hex_ids(node: Any) -> None:
             _hex_ids(item)
 
 
-class OtlpJsonFileSpanExporter(SpanExporter):
-    """Appends each batch as one OTLP/JSON ``ExportTraceServiceRequest`` line."""
+class SpanTexts(SpanProcessor):
+    """Each span's OTLP/JSON text, made when the span ends, kept until it is exported (or
+    dropped: a span the batch queue refused is forgotten with it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self) -> None:
+        self._texts: weakref.WeakKeyDictionary[ReadableSpan, str] = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._texts[span] = span_text(span)
+
+    def text_of(self, span: ReadableSpan) -> str:
+        text = self._texts.pop(span, None)
+        return text if text is not None else span_text(span)
+
+    def shutdown(self) -> None:
+        self._texts.clear()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+class OtlpJsonFileSpanExporter(SpanExporter):
+    """Appends each batch as one OTLP/JSON ``ExportTraceServiceRequest`` line.
+
+    Each line is one ``write`` on a descriptor opened with ``O_APPEND``, so several
+    processes (``--workers``) can share one file without tearing each other's lines."""
+
+    def __init__(self, path: Path, texts: SpanTexts | None = None) -> None:
         self._path = path
+        self._text_of = texts.text_of if texts is not None else span_text
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = json.dumps(otlp_json_spans(spans), separators=(",", ":"))
+        line = (request_text(spans, self._text_of) + "\n").encode()
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return SpanExportResult.FAILURE
-            self._file.write(line + "\n")
-            self._file.flush()
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True

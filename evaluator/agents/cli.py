@@ -34,10 +34,11 @@ kinds:
           information the task expects. A domain whose right answers depend on who
           decides (vacation_rental) fails each of them on a large share of tasks
 
-Every agent reads both wire formats, detected from the first message of a context:
-tau2 (<available_tools>, {"tool_call": ...} replies) and AgentBeats (<json>{"name":
-..., "arguments": ...}</json> replies), and keeps per-context state for the most
-recent --max-contexts conversations.
+Every agent reads the three tau2 evaluators' conventions, recognised from the first
+message of a context, and answers in it: tau2 (<available_tools>, {"tool_call": ...}
+replies), agentbeats-tutorial (the AgentBeats tutorial's evaluator: bare {"name": ...,
+"arguments": ...} replies) and agentify (<json>{"name": ..., "arguments": ...}</json>
+replies). It keeps per-context state for the most recent --max-contexts conversations.
 """
 
 KIND_NAMES = ("llm", "oracle", "flawed", "noop", "always-approve", "always-deny")
@@ -66,8 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--reply",
         choices=("message", "task"),
         default="message",
-        help="answer with one Message, or with a Task that completes with the reply as an "
-        "artifact and status message (default: %(default)s)",
+        help="answer with one Message, or with a Task that completes with the reply as its "
+        "one artifact (default: %(default)s)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="the flawed agent's seed (default: %(default)s)"

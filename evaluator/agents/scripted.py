@@ -15,6 +15,7 @@ from typing import Protocol
 
 from evaluator.agents.contexts import ContextBook
 from evaluator.agents.wire import (
+    CallTool,
     Opening,
     Reply,
     Turn,
@@ -34,7 +35,8 @@ UNRECOGNISED_OPENING_REPLY = (
     "I could not start a conversation from this message: it does not look like a tau2 "
     "benchmark opening. The first message must carry the tools, either an "
     '<available_tools> block with the {"tool_call": ...} convention (tau2 format) or a '
-    "JSON list of tool schemas with <json>...</json> answers (AgentBeats format)."
+    "JSON list of tool schemas with JSON answers (the AgentBeats tutorial's format, or "
+    "the agentify example's <json>...</json>)."
 )
 
 
@@ -54,6 +56,7 @@ class Conversation(Protocol):
 class _Session:
     format: WireFormat
     conversation: Conversation
+    after_call: bool = False  # the last reply was a tool call: a result comes next
 
 
 class ScriptedAgent(ABC):
@@ -74,8 +77,10 @@ class ScriptedAgent(ABC):
             self.contexts.put(context_id, session)
             turn = Turn(user_texts=(opening.user_text,) if opening.user_text else ())
         else:
-            turn = parse_turn(session.format, text)
-        return render(session.format, session.conversation.respond(turn))
+            turn = parse_turn(session.format, text, after_call=session.after_call)
+        reply = session.conversation.respond(turn)
+        session.after_call = isinstance(reply, CallTool)
+        return render(session.format, reply)
 
     @abstractmethod
     async def open(self, opening: Opening) -> Conversation:

@@ -8,7 +8,9 @@ The card lists a JSON-RPC interface per protocol version asked for. With ``0.3``
 play, the 0.3 compatibility layer serves ``message/send`` and ``message/stream`` on the
 same endpoint; a card with only a 0.3 interface makes a 1.x client use that layer.
 Replies follow the Message pattern (one agent message) or the Task pattern (a task that
-ends ``completed`` with the reply as an artifact and as the status message).
+ends ``completed`` with the reply as its one artifact). The answer is never repeated in
+the status message: clients that join status text and artifacts (the AgentBeats
+tutorial's) would read it twice.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ ProtocolChoice = Literal["both", "1.0", "0.3"]
 ReplyPattern = Literal["message", "task"]
 
 KINDS: dict[str, str] = {
-    "llm": "an agent backed by a litellm model (--model, --llm-args), speaking both formats",
+    "llm": "an agent backed by a litellm model (--model, --llm-args), in any tau2 convention",
     "oracle": "replays each task's reference actions, recognised from the conversation",
     "flawed": "the oracle with seeded faults: malformed calls, wrong arguments, giving up",
     "noop": "never calls a tool; answers every message with a polite refusal",
@@ -153,7 +155,8 @@ def build_agent_card(settings: AgentSettings, base_url: str) -> AgentCard:
             AgentSkill(
                 id=f"tau2-{settings.kind}",
                 name="tau2 customer service",
-                description="Answers tau2-bench conversations in the tau2 or AgentBeats format",
+                description="Answers tau2-bench conversations in the convention of the tau2 fork, "
+                "the AgentBeats tutorial or the agentify example",
                 tags=["tau2", "benchmark", settings.kind],
             )
         ],
@@ -198,9 +201,7 @@ class ReplyingExecutor(AgentExecutor):
         await updater.start_work()
         parts: list[Part] = [new_text_part(answer)]
         await updater.add_artifact(parts, name="reply", last_chunk=True)
-        await updater.complete(
-            new_text_message(answer, context_id=task.context_id, task_id=task.id)
-        )
+        await updater.complete()
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         await TaskUpdater(event_queue, context.task_id or "", context.context_id or "").cancel()

@@ -1,4 +1,4 @@
-"""The text a purple agent reads and writes: the two tau2-over-A2A wire formats.
+"""The text a purple agent reads and writes: the three tau2-over-A2A conventions.
 
 Pure functions over strings; no I/O. A sample agent sees exactly what any third-party
 agent would see, so it reads the evaluator's wording leniently and keys on markers only.
@@ -11,13 +11,23 @@ agent would see, so it reads the evaluator's wording leniently and keys on marke
     Out: a tool call is the bare JSON ``{"tool_call": {"name": N, "arguments": {...}}}``;
     anything else is plain text addressed to the user.
 
-``agentbeats`` (the Sierra/AgentBeats "agentify" format)
-    In: the first message is the policy, ``Here's a list of tools you can use ...:``, a JSON
-    list of OpenAI tool schemas, instructions to answer inside ``<json>...</json>``, and
-    ``User message: <text>``. Later messages are observations: ``user: ...`` and
-    ``tool: ...`` lines.
+``agentbeats-tutorial`` (the AgentBeats tutorial's tau2 evaluator)
+    In: the policy, the tools' JSON schemas, a ``respond`` schema, reply rules, then
+    ``Now here are the user messages:`` and every message so far, one per line (tau2's
+    greeting first). Later messages are the user's text, or tool results: a single
+    result arrives bare, several as ``Tool '<name>' result: ...`` lines.
+    Out: the bare JSON ``{"name": N, "arguments": {...}}``, and
+    ``{"name": "respond", "arguments": {"content": TEXT}}`` for text.
+
+``agentify`` (the upstream agentify example; formerly called ``agentbeats``)
+    In: the policy, the tools' schemas, instructions to answer inside
+    ``<json>...</json>``, and ``User message: <observation>`` (JSON-quoted by that
+    evaluator). Later messages are observations: ``user: ...`` and ``tool: ...`` lines.
     Out: ``<json>{"name": N, "arguments": {...}}</json>`` for a tool call and
     ``<json>{"name": "respond", "arguments": {"content": TEXT}}</json>`` for text.
+
+Which convention an opening uses is :func:`proxy.conventions.recognise_opening`, the sidecar's
+own reading.
 """
 
 from __future__ import annotations
@@ -27,13 +37,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal
 
+from proxy.conventions import Convention, recognise_opening
 
-class WireFormat(StrEnum):
-    TAU2 = "tau2"
-    AGENTBEATS = "agentbeats"
+WireFormat = Convention
+GREETING = "Hi! How can I help you today?"  # tau2's first agent message
 
 
 RESPOND_TOOL = "respond"
@@ -77,28 +86,30 @@ def render(fmt: WireFormat, reply: Reply) -> str:
     if isinstance(reply, SayText):
         if fmt is WireFormat.TAU2:
             return reply.text
-        return _agentbeats({"name": RESPOND_TOOL, "arguments": {"content": reply.text}})
+        return _wrap(fmt, {"name": RESPOND_TOOL, "arguments": {"content": reply.text}})
     if isinstance(reply, CallTool):
         call = {"name": reply.name, "arguments": dict(reply.arguments)}
         if fmt is WireFormat.TAU2:
             return json.dumps({"tool_call": call})
-        return _agentbeats(call)
+        return _wrap(fmt, call)
     return _render_malformed(fmt, reply)
 
 
-def _agentbeats(payload: Mapping[str, Any]) -> str:
-    return f"<json>{json.dumps(payload)}</json>"
+def _wrap(fmt: WireFormat, payload: Mapping[str, Any]) -> str:
+    if fmt is WireFormat.AGENTIFY:
+        return f"<json>{json.dumps(payload)}</json>"
+    return json.dumps(payload)
 
 
 def _render_malformed(fmt: WireFormat, call: MalformedCall) -> str:
     if call.defect == "missing_arguments":
         body: dict[str, Any] = {"name": call.name}
-        return json.dumps({"tool_call": body}) if fmt is WireFormat.TAU2 else _agentbeats(body)
+        return json.dumps({"tool_call": body}) if fmt is WireFormat.TAU2 else _wrap(fmt, body)
     # broken JSON: the closing braces never come, as when a model stops mid-object
     well_formed = render(fmt, CallTool(call.name, call.arguments))
-    if fmt is WireFormat.TAU2:
-        return well_formed[:-2]
-    return well_formed.removesuffix("}</json>") + "</json>"
+    if fmt is WireFormat.AGENTIFY:
+        return well_formed.removesuffix("}</json>") + "</json>"
+    return well_formed[:-2]
 
 
 # --- what the agent reads -------------------------------------------------------------
@@ -124,33 +135,38 @@ class Turn:
 
 
 def detect_format(text: str) -> WireFormat | None:
-    """Which format an opening message uses, or None when it carries neither's markers."""
+    """Which convention an opening message uses, or None when it carries no markers."""
+    found = recognise_opening(text)
+    if found is not None:
+        return found
     lowered = text.lower()
-    tau2 = 2 * ("<available_tools>" in lowered) + ("tool_call" in lowered)
-    agentbeats = (
-        2 * ("<json>" in lowered)
-        + ('"respond"' in lowered or "'respond'" in lowered)
-        + ("list of tools" in lowered)
-    )
-    if tau2 == agentbeats == 0:
-        return None
-    return WireFormat.TAU2 if tau2 >= agentbeats else WireFormat.AGENTBEATS
-
-
-def parse_opening(text: str) -> Opening | None:
-    """Take an opening message apart; None when it is in neither format."""
-    fmt = detect_format(text)
-    if fmt is WireFormat.TAU2:
-        return _parse_tau2_opening(text)
-    if fmt is WireFormat.AGENTBEATS:
-        return _parse_agentbeats_opening(text)
+    if "list of tools" in lowered and "<json>" in lowered:
+        return WireFormat.AGENTIFY
     return None
 
 
-def parse_turn(fmt: WireFormat, text: str) -> Turn:
-    """Split a later message into user text and tool results."""
-    if fmt is WireFormat.AGENTBEATS:
+def parse_opening(text: str) -> Opening | None:
+    """Take an opening message apart; None when it is in no known convention."""
+    fmt = detect_format(text)
+    if fmt is WireFormat.TAU2:
+        return _parse_tau2_opening(text)
+    if fmt is WireFormat.AGENTBEATS_TUTORIAL:
+        return _parse_tutorial_opening(text)
+    if fmt is WireFormat.AGENTIFY:
+        return _parse_agentify_opening(text)
+    return None
+
+
+def parse_turn(fmt: WireFormat, text: str, *, after_call: bool = False) -> Turn:
+    """Split a later message into user text and tool results.
+
+    ``after_call``: the agent's last reply was a tool call, so in the tutorial's
+    convention an unlabelled message is that call's result.
+    """
+    if fmt is WireFormat.AGENTIFY:
         return _parse_observation(text)
+    if fmt is WireFormat.AGENTBEATS_TUTORIAL:
+        return _parse_tutorial_turn(text, after_call)
     if _TOOL_RESULT.match(text):
         return Turn(tool_results=tuple(_split_tool_results(text)))
     # The fork may repeat the tool list with every user message: keep only the user's words.
@@ -185,7 +201,7 @@ def _block(text: str, tag: str) -> str | None:
 
 
 def _unique(names: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n for n in names if n not in ("tool_name", RESPOND_TOOL)))
+    return tuple(dict.fromkeys(n for n in names if n not in ("tool_name", "done", RESPOND_TOOL)))
 
 
 def _parse_tau2_opening(text: str) -> Opening:
@@ -219,16 +235,61 @@ def _tau2_user_text(text: str) -> str:
     return rest.strip()
 
 
-def _parse_agentbeats_opening(text: str) -> Opening:
+_TUTORIAL_LABEL = re.compile(r"now here are the user messages\s*:[ \t]*\n?", re.I)
+_TUTORIAL_RESULT = re.compile(r"^Tool '([^'\n]*)' result: ?", re.M)
+
+
+def _parse_tutorial_opening(text: str) -> Opening:
+    marker = re.search(r"here'?s a list of tools|list of tools", text, re.I)
+    policy = text[: marker.start()].strip() if marker else ""
+    labels = list(_TUTORIAL_LABEL.finditer(text))
+    label = labels[-1] if labels else None
+    names = _schema_names(text[marker.end() if marker else 0 : label.start() if label else None])
+    said = text[label.end() :] if label else ""
+    # every message so far, one per line: drop tau2's greeting, keep the user's words
+    lines = said.split("\n")
+    if lines and lines[0].strip() == GREETING:
+        lines = lines[1:]
+    return Opening(
+        format=WireFormat.AGENTBEATS_TUTORIAL,
+        tool_names=names,
+        policy=policy,
+        instructions=text[: label.start()].strip() if label else text,
+        user_text="\n".join(lines).strip(),
+    )
+
+
+def _parse_tutorial_turn(text: str, after_call: bool) -> Turn:
+    starts = list(_TUTORIAL_RESULT.finditer(text))
+    if starts and starts[0].start() == 0:
+        bounds = [m.start() for m in starts] + [len(text)]
+        return Turn(tool_results=tuple(text[a:b].strip() for a, b in itertools.pairwise(bounds)))
+    if after_call:
+        return Turn(tool_results=(text.strip(),))
+    stripped = text.strip()
+    return Turn(user_texts=(stripped,) if stripped else ())
+
+
+def _parse_agentify_opening(text: str) -> Opening:
     marker = re.search(r"here'?s a list of tools|list of tools", text, re.I)
     policy = text[: marker.start()].strip() if marker else ""
     names = _schema_names(text[marker.end() :] if marker else text)
     labels = list(re.finditer(r"user message\s*:\s*", text, re.I))
     label = labels[-1] if labels else None
-    user_text = text[label.end() :].strip() if label else ""
+    said = text[label.end() :].strip() if label else ""
+    if said.startswith('"'):
+        # the agentify evaluator JSON-quotes its observation
+        try:
+            decoded, _ = json.JSONDecoder().raw_decode(said)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, str):
+            said = decoded
+    observed = _parse_observation(said)
+    user_text = "\n".join(observed.user_texts) if observed.user_texts else said
     instructions = text[: label.start()].strip() if label else text
     return Opening(
-        format=WireFormat.AGENTBEATS,
+        format=WireFormat.AGENTIFY,
         tool_names=names,
         policy=policy,
         instructions=instructions,

@@ -18,6 +18,9 @@ Datadog dashboards and monitors as code.
   apply [--dry-run] create what is missing, update what changed, leave everything else
   export ID         write an existing dashboard as a definition (to bring hand-made changes back)
 
+The definitions folder is --dir, else the nearest dashboards/ (with metrics.yaml) in the
+current folder or above it, else the checkout this package runs from.
+
 Environment: DD_API_KEY and DD_APP_KEY (required except for validate), DD_SITE (default
 datadoghq.com), DD_HOST (overrides the API base URL), TAU2OBSERVE_CASE_PROJECT (the Case
 Management project handle that monitors notify on alert, as @case-<handle>).
@@ -28,18 +31,25 @@ title, and never touches a dashboard or monitor without that marker. Commit the 
 """
 
 
+DIR_HELP = (
+    "the definitions folder, which holds metrics.yaml (default: the nearest dashboards/ "
+    "with a metrics.yaml in the current folder or above it, else the checkout this "
+    "package runs from)"
+)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path("dashboards"),
-        help="definitions folder (default: %(default)s)",
-    )
+    parser.add_argument("--dir", type=Path, default=None, help=DIR_HELP)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("validate", help="check every definition, offline")
-    sub.add_parser("diff", help="show what apply would change")
+    actions = [
+        sub.add_parser("validate", help="check every definition, offline"),
+        sub.add_parser("diff", help="show what apply would change"),
+    ]
     apply = sub.add_parser("apply", help="create and update dashboards and monitors")
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    actions.append(apply)
+    for action in actions:  # --dir after the action works too
+        action.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help=DIR_HELP)
     export = sub.add_parser("export", help="write an existing dashboard as a definition")
     export.add_argument("id", metavar="ID", help="dashboard id, e.g. abc-def-ghi")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
@@ -49,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from evaluator.dashboards.errors import DashboardsError
 
     try:
+        if args.action != "export" and args.dir is None:
+            args.dir = definitions_folder(None, Path.cwd(), PACKAGE_CHECKOUT)
+            print(f"tau2observe dashboards: definitions from {args.dir}", file=sys.stderr)
+        elif args.action != "export":
+            args.dir = definitions_folder(args.dir, Path.cwd(), PACKAGE_CHECKOUT)
         if args.action == "validate":
             return _validate(args)
         if args.action == "export":
@@ -57,6 +72,39 @@ def run(args: argparse.Namespace) -> int:
     except DashboardsError as exc:
         print(f"tau2observe dashboards {args.action}: {exc}", file=sys.stderr)
         return 1
+
+
+# Where an editable install (pip install -e .) keeps the definitions: beside the package.
+PACKAGE_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def definitions_folder(given: Path | None, cwd: Path, checkout: Path) -> Path:
+    """``--dir`` when given; else the nearest ``dashboards/`` holding the metric catalogue
+    in ``cwd`` or a folder above it; else the one of the checkout the package runs from.
+    The definitions are not in the wheel: they are the repository's dashboards/ folder."""
+    from evaluator.dashboards.definitions import CATALOGUE_FILE
+    from evaluator.dashboards.errors import DashboardsError
+
+    if given is not None:
+        if not (given / CATALOGUE_FILE).is_file():
+            raise DashboardsError(
+                f"--dir {given}: no {CATALOGUE_FILE} there; pass the dashboards/ folder of "
+                "a tau2observe checkout"
+            )
+        return given
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / "dashboards"
+        if (candidate / CATALOGUE_FILE).is_file():
+            return candidate
+    candidate = checkout / "dashboards"
+    if (candidate / CATALOGUE_FILE).is_file():
+        return candidate
+    raise DashboardsError(
+        f"no dashboards/{CATALOGUE_FILE} in {cwd} or any folder above it. The definitions "
+        "are the dashboards/ folder of a tau2observe checkout: run from inside the checkout, "
+        "or pass the folder with --dir, e.g. tau2observe dashboards --dir "
+        "PATH/TO/tau2observe/dashboards validate"
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -23,8 +23,8 @@ compatibility layer; JSON-RPC at /). Requesters ask it to evaluate a purple agen
      "config": {{"domain": "mock", "num_tasks": 3, "num_trials": 2}}}}
   config keys: domain, num_tasks, num_trials, task_ids, task_split, max_steps,
   user_llm, user_llm_args, message_format, seed, shard_index, num_shards (0-based),
-  num_instances (accepted, not used). Structured requests use the agentbeats message
-  format unless message_format says otherwise.
+  num_instances (accepted, not used). Structured requests use the agentbeats-tutorial
+  message format (AgentBeats' own) unless message_format says otherwise.
 
   plain language: "Evaluate my agent at http://127.0.0.1:9019 on the mock domain with
   3 tasks and 2 trials"; "which domains can you run?"; "show the latest results".
@@ -106,7 +106,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--message-format",
         default="tau2",
         help="message format of plain-language requests (default: tau2; structured requests "
-        "default to agentbeats)",
+        "default to agentbeats-tutorial)",
     )
     defaults.add_argument(
         "--user-llm",
@@ -133,13 +133,14 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 
 
 def build_settings(args: argparse.Namespace) -> Any:
-    from evaluator.formats import MESSAGE_FORMATS
+    from evaluator.formats import MESSAGE_FORMAT_CHOICES
     from evaluator.green.evaluations import EvaluationSettings
     from evaluator.green.server import GreenSettings
 
-    if args.message_format not in MESSAGE_FORMATS:
+    if args.message_format not in MESSAGE_FORMAT_CHOICES:
         raise UsageError(
-            f"--message-format {args.message_format!r}: use one of {', '.join(MESSAGE_FORMATS)}"
+            f"--message-format {args.message_format!r}: use one of "
+            + ", ".join(MESSAGE_FORMAT_CHOICES)
         )
     settings = GreenSettings(
         evaluation=EvaluationSettings(

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ASSESSMENT_SPAN = "tau2.assessment"
-STRUCTURED_FORMAT = "agentbeats"  # what AgentBeats' purple agents read
+STRUCTURED_FORMAT = "agentbeats-tutorial"  # what AgentBeats' purple agents read
 CANCELED = "canceled"
 STOPPING = "the server is stopping"
 

@@ -135,8 +135,8 @@ def build_card(base_url: str, *, bearer: bool) -> AgentCard:
                 description=(
                     "Runs tau2-bench against the agent under test. AgentBeats' structured "
                     "request (JSON as text or a data part; role 'agent' or the only "
-                    "participant; the agentbeats message format unless config.message_format "
-                    "says otherwise) or plain language (the tau2 format)."
+                    "participant; the agentbeats-tutorial message format unless "
+                    "config.message_format says otherwise) or plain language (the tau2 format)."
                 ),
                 tags=["tau2", "benchmark", "agentbeats", "evaluation"],
                 examples=[
@@ -240,14 +240,14 @@ class Green:
 async def start_green(settings: GreenSettings, telemetry: Telemetry, base_url: str) -> Green:
     """Build the green agent for ``base_url`` (the card's URL) and recover its data dir."""
     from evaluator import tau2_adapter
-    from evaluator.formats import MESSAGE_FORMATS
+    from evaluator.formats import MESSAGE_FORMAT_CHOICES
 
     settings.validate()
     e = settings.evaluation
     domains = await asyncio.to_thread(tau2_adapter.known_domains)
     vocabulary = Vocabulary(
         domains=tuple(domains),
-        message_formats=tuple(MESSAGE_FORMATS),  # read now: new dialects join by themselves
+        message_formats=tuple(MESSAGE_FORMAT_CHOICES),  # read now: new ones join by themselves
         max_tasks=e.max_tasks,
         max_trials=e.max_trials,
     )

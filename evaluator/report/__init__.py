@@ -1,6 +1,6 @@
 """The evaluation report: one self-contained HTML page comparing agents, trial by trial.
 
-``build_report(results, spans)`` joins results files (one per agent) with the spans of
+``build_report(results, spans)`` joins results files (one per run) with the spans of
 OTLP JSON lines trace files; ``write_report(results_paths, trace_paths, output)`` does
 the reading and writing. The page needs no network: charts are inline SVG
 (:mod:`evaluator.report.charts`), styles and the few lines of script are inline.
@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluator.report.analysis import AgentRun, AgentSummary, agent_runs, summarize
+from evaluator.report.analysis import (
+    AgentRun,
+    AgentSummary,
+    agent_runs,
+    comparability_warnings,
+    summarize,
+)
 from evaluator.report.page import render_page
 from evaluator.report.traces import Span, TraceFileError, TraceIndex, read_spans
 from evaluator.results import RunResult, load_results
@@ -37,6 +43,10 @@ class Report:
 
     def summaries(self) -> list[AgentSummary]:
         return [summarize(run, self.index) for run in self.runs]
+
+    def warnings(self) -> list[str]:
+        """Why these runs do not compare like for like (empty when they do)."""
+        return comparability_warnings(self.runs)
 
     def html(self) -> str:
         return render_page(self.runs, self.index, sources=self.sources)

@@ -15,6 +15,8 @@ from evaluator.report import svg
 from evaluator.report.analysis import percentile
 from evaluator.report.svg import Frame, colour, esc
 
+DODGE_PX = 9.0  # sideways shift between the series of a line chart
+
 
 def line_chart(
     series: Mapping[str, Sequence[tuple[float, float]]],
@@ -25,7 +27,11 @@ def line_chart(
     y_label: str,
     percent: bool = True,
 ) -> str:
-    """Lines with markers; x values are shown as integer ticks (k)."""
+    """Lines with markers; x values are shown as integer ticks (k).
+
+    Each series is shifted sideways by a few pixels (x is a count, so this misleads no
+    one), so that equal values of different series stay visible side by side; a series
+    of one point (one trial per task) gets its value written beside its marker."""
     points = [p for line in series.values() for p in line]
     if not points:
         return svg.empty(Frame(), chart, title, "no data")
@@ -45,19 +51,30 @@ def line_chart(
     parts += svg.y_axis(frame, svg.nice_ticks(0.0, y_top, 5), y_label, percent)
     parts += [svg.x_tick(x_pos(x), frame, svg.fmt(x), room=80.0) for x in xs]
     parts.append(svg.x_label(frame, x_label))
+    step = DODGE_PX if len(series) > 1 else 0.0
     for i, (name, line) in enumerate(series.items()):
+        shift = step * (i - (len(series) - 1) / 2)
         ordered = sorted(line)
-        path = " ".join(f"{x_pos(x):.1f},{frame.y(y):.1f}" for x, y in ordered)
+        path = " ".join(f"{x_pos(x) + shift:.1f},{frame.y(y):.1f}" for x, y in ordered)
         parts.append(
             f'<g class="series" data-series="{esc(name)}">'
             f'<polyline points="{path}" fill="none" stroke="{colour(i)}" stroke-width="2.5"/>'
         )
         for x, y in ordered:
             value = f"{y * 100:.0f}%" if percent else svg.fmt(y)
+            cx, cy = x_pos(x) + shift, frame.y(y)
             parts.append(
-                f'<circle cx="{x_pos(x):.1f}" cy="{frame.y(y):.1f}" r="4" fill="{colour(i)}">'
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{colour(i)}" '
+                f'stroke="#fff" stroke-width="1.5">'
                 f"<title>{esc(name)}: {esc(value)} at {esc(svg.fmt(x))}</title></circle>"
             )
+            if len(ordered) == 1:  # under the marker (over it near 0), away from the others
+                side, anchor = (-2, "end") if i % 2 == 0 else (2, "start")
+                below = cy + 17 if y > 0.15 * y_top else cy - 8
+                parts.append(
+                    f'<text x="{cx + side:.1f}" y="{below:.1f}" font-size="11" '
+                    f'fill="{colour(i)}" text-anchor="{anchor}">{esc(value)}</text>'
+                )
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

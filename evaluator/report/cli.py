@@ -12,11 +12,16 @@ HELP = "write a self-contained HTML report comparing agents from results files a
 
 DESCRIPTION = """\
 Write one HTML page (no network needed to view it) from results files of
-`tau2observe eval` or `tau2observe demo`, one per agent: pass^k curves, reward
-distribution, success by task and difficulty, failures and their reasons, and every
-trial's conversation turn by turn. With --traces (OTLP JSON lines, as --trace-file and
-the collector's file exporter write them) each turn shows the sidecar's span: latency,
-A2A method, status, tool-call validity; and the page adds the sidecar's view.
+`tau2observe eval` or `tau2observe demo`, one per run: what the scores cover and their
+95% intervals, each run's configuration, pass^k, reward distribution, success by task
+and difficulty, failed trials by cause, and every trial's conversation turn by turn.
+Several runs are compared side by side, with the tasks whose success differs; a warning
+(on the page and here) says when they are not over the same domain, tasks and trials.
+
+With --traces (OTLP JSON lines, as --trace-file and the collector's file exporter write
+them) each turn shows the sidecar's span: latency, A2A method, status, tool-call
+validity; and the page adds the sidecar's view. Without spans, turn latency is the
+evaluator's own timing of each turn.
 
 Example:
   tau2observe report results/airline-oracle.json results/airline-flawed.json \\
@@ -51,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         report = write_report(args.results, args.traces, args.output)
     except (ResultsFileError, TraceFileError) as exc:
         raise UsageError(str(exc)) from None
+    for warning in report.warnings():
+        print(f"tau2observe report: warning: {warning}", file=sys.stderr)
     for s in report.summaries():
-        pass1 = s.pass_hat_k.get(1)
-        shown = "-" if pass1 is None else f"{pass1:.3f}"
-        print(f"{s.label}: pass^1 {shown} over {s.trials} trials", file=sys.stderr)
+        print(f"{s.label}: {s.headline}", file=sys.stderr)
     print(f"report written to {args.output}", flush=True)
     return 0

@@ -14,7 +14,8 @@ from evaluator.report import analysis, charts
 from evaluator.report.analysis import AgentRun, AgentSummary, TurnView
 from evaluator.report.svg import colour
 from evaluator.report.traces import Span, TraceIndex
-from evaluator.results import TrialResult
+from evaluator.results import NOT_RUN, NOT_SCORED, TrialResult
+from evaluator.summary import format_interval, plural
 
 PREVIEW_HEAD = 240
 PREVIEW_TAIL = 420
@@ -44,6 +45,13 @@ svg.chart{display:block;max-width:100%;height:auto}
 .pill{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600}
 .pass{background:#e3f4ea;color:var(--ok)}.fail{background:#fbe4e2;color:var(--bad)}
 .warn{background:#fff4d6;color:#8a5a00}
+.alert{margin:12px 0;padding:10px 14px;border-left:4px solid #d69e00;background:#fff8e1}
+.alert ul{margin:4px 0 0 18px;padding:0}
+.alert-inline{margin:8px 0 0;padding:6px 10px;background:#fff8e1;border-radius:4px}
+.headline{font-weight:600;margin:4px 0 8px}
+table.config th{width:150px;text-transform:none;font-size:13px}
+th.as-is{text-transform:none}td.covers{min-width:150px}td.run{white-space:nowrap}.scroll{overflow-x:auto}
+.latency-source{white-space:normal;display:inline-block;max-width:170px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 details.trial{background:#fff;border:1px solid var(--line);border-radius:8px;margin:6px 0}
 details.trial>summary{cursor:pointer;padding:8px 12px;list-style:none}
@@ -117,13 +125,19 @@ def render_page(
     body = [
         "<main>",
         "<h1>tau2 evaluation report</h1>",
-        f'<p class="sub">{len(runs)} agent{"s" if len(runs) != 1 else ""} on '
+        f'<p class="sub">{plural(len(runs), "run")} on '
         f"{e(', '.join(domains))} · generated {e(generated)}</p>",
         *[f'<p class="sub">{e(note)}</p>' for note in notes],
         *([f'<p class="sub">from {e(", ".join(sources))}</p>'] if sources else []),
+        comparability_block(analysis.comparability_warnings(runs)),
+        scripted_user_block(runs),
         '<section id="comparison"><h2>Agents compared</h2>',
         comparison_table(summaries, runs),
+        task_differences_table(runs),
         comparison_charts(runs),
+        "</section>",
+        '<section id="runs"><h2>How each run was made</h2>',
+        "".join(run_configuration(run) for run in runs),
         "</section>",
         '<section id="proxy"><h2>The sidecar’s view</h2>',
         proxy_section(runs, index),
@@ -143,16 +157,46 @@ def render_page(
     )
 
 
+def comparability_block(warnings: Sequence[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{e(w)}</li>" for w in warnings)
+    return (
+        '<div class="alert" id="comparability"><b>These runs do not compare like for like</b>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def scripted_user_block(runs: Sequence[AgentRun]) -> str:
+    scripted = [run.label for run in runs if run.result.user.kind == "scripted"]
+    if not scripted:
+        return ""
+    which = "every run" if len(scripted) == len(runs) else ", ".join(scripted)
+    return (
+        f'<div class="alert" id="scripted-user"><b>Scripted user ({e(which)})</b>: '
+        f"{e(analysis.SCRIPTED_USER_NOTE)}</div>"
+    )
+
+
 # --- comparison --------------------------------------------------------------------
+def with_interval(value: float | None, interval: Sequence[float] | None) -> str:
+    shown = format_interval(interval)
+    extra = f'<br><span class="muted ci">{e(shown)}</span>' if shown else ""
+    return f"{num(value)}{extra}"
+
+
 def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]) -> str:
     colours = {run.label: i for i, run in enumerate(runs)}
     ks = sorted({k for s in summaries for k in s.pass_hat_k})
+    several_domains = len({s.domain for s in summaries}) > 1  # else the page's subtitle says it
     head = (
-        "<tr><th>#</th><th>agent</th><th>domain</th><th class=num>trials</th>"
+        "<tr><th>#</th><th>agent</th><th>run</th>"
+        + ("<th>domain</th>" if several_domains else "")
+        + "<th>scores cover</th>"
         + "".join(f"<th class=num>pass^{k}</th>" for k in ks)
-        + "<th class=num>avg reward</th><th class=num>malformed calls</th>"
-        "<th>failures by reason</th>"
-        "<th class=num>turn latency at the sidecar<br>p50 · p95 (agent included)</th></tr>"
+        + "<th class=num>avg reward</th><th class=num>malformed<br>tool calls</th>"
+        "<th>failed trials by cause</th>"
+        "<th class=num>turn latency<br>p50 · p95</th></tr>"
     )
     rows = []
     for rank, s in enumerate(analysis.ranking(summaries), start=1):
@@ -161,18 +205,84 @@ def comparison_table(summaries: Sequence[AgentSummary], runs: Sequence[AgentRun]
             or '<span class="muted">none</span>'
         )
         swatch = colour(colours[s.label])
+        figures = s.figures
+        if s.traced_turns:
+            source = f"sidecar: {s.traced_turns} of {plural(s.turns, 'turn')} traced"
+        else:
+            source = "evaluator’s own timing (no sidecar spans)"
         rows.append(
             f'<tr data-agent="{e(s.label)}"><td>{rank}</td>'
             f'<td class="agent-name"><span class="swatch" style="background:{swatch}"></span>'
-            f'<a href="#agent-{anchor(s.label)}">{e(s.label)}</a></td>'
-            f"<td>{e(s.domain)}</td><td class=num>{s.trials}</td>"
-            + "".join(f"<td class=num>{num(s.pass_hat_k.get(k))}</td>" for k in ks)
-            + f"<td class=num>{num(s.average_reward)}</td>"
+            f'<a href="#agent-{anchor(s.label)}">{e(s.agent)}</a></td>'
+            f'<td class="run">{e(analysis.started_label(s.started_at))}<br>'
+            f"<code>{e(s.run_id[:8])}</code> {status_pill(s.status)}</td>"
+            + (f"<td>{e(s.domain)}</td>" if several_domains else "")
+            + f'<td class="covers">{e(s.covers)}</td>'
+            + "".join(
+                f"<td class=num>"
+                f"{with_interval(s.pass_hat_k.get(k), figures.pass_hat_1_ci if k == 1 else None)}"
+                "</td>"
+                for k in ks
+            )
+            + f"<td class=num>{with_interval(s.average_reward, figures.average_reward_ci)}</td>"
             f"<td class=num>{s.malformed_tool_calls}</td><td>{failures}</td>"
-            f"<td class=num>{ms(s.proxy_p50_s)} · {ms(s.proxy_p95_s)}"
-            f'<br><span class="muted">{s.traced_turns} of {s.turns} turns traced</span></td></tr>'
+            f"<td class=num>{ms(s.latency_p50_s)} · {ms(s.latency_p95_s)}"
+            f'<br><span class="muted latency-source">{e(source)}</span></td></tr>'
         )
-    return f'<div class="card"><table id="leaderboard">{head}{"".join(rows)}</table></div>'
+    note = (
+        f'<p class="muted" id="interval-note">{e(analysis.INTERVAL_NOTE)} '
+        "pass^k covers only the tasks whose trials were all scored; trials not run count as "
+        "reward 0.</p>"
+    )
+    table = f'<div class="scroll"><table id="leaderboard">{head}{"".join(rows)}</table></div>'
+    return f'<div class="card">{table}{note}</div>'
+
+
+def timestamp(iso: str) -> str:
+    """'2026-12-01 19:28:31 UTC' from an ISO timestamp (the text itself if not one)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo else "")
+
+
+def status_pill(status: str) -> str:
+    css = "pass" if status == "complete" else "warn"
+    return f'<span class="pill {css}">{e(status)}</span>'
+
+
+def task_differences_table(runs: Sequence[AgentRun]) -> str:
+    if len(runs) < 2:
+        return ""
+    rows = analysis.task_differences(runs)
+    if not rows:
+        return (
+            '<div class="card" id="task-differences"><h3>Per-task differences</h3>'
+            '<p class="muted">Every task succeeded equally often in every run.</p></div>'
+        )
+    head = "<tr><th>task</th>" + "".join(f'<th class="num as-is">{e(r.label)}</th>' for r in runs)
+    cells = []
+    for row in rows:
+        values = []
+        for rate in row.rates:
+            if rate is None:
+                values.append('<td class=num><span class="muted">not in this run</span></td>')
+            elif not rate[1]:
+                values.append('<td class=num><span class="muted">not scored</span></td>')
+            else:
+                c, n = rate
+                values.append(f"<td class=num>{c}/{n} ({pct(c / n)})</td>")
+        cells.append(
+            f'<tr data-task="{e(row.task_id)}"><td>{e(row.task_id)}</td>{"".join(values)}</tr>'
+        )
+    return (
+        '<div class="card" id="task-differences"><h3>Tasks whose success differs between runs'
+        f"</h3><p class=muted>successful trials / scored trials of each task</p>"
+        f"<table>{head}</tr>{''.join(cells)}</table></div>"
+    )
 
 
 def comparison_charts(runs: Sequence[AgentRun]) -> str:
@@ -180,27 +290,20 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
     for run in runs:
         tasks += [t.task_id for t in run.result.tasks if t.task_id not in tasks]
     tiers = analysis.ordered_tiers(t.complexity for run in runs for t in run.result.tasks)
-    reasons = sorted({r for run in runs for r in analysis.failures_by_termination(run)})
     causes = sorted({c for run in runs for c in analysis.failure_cause_counts(run)})
     figures = [
-        charts.line_chart(
-            {run.label: analysis.pass_hat_k_curve(run) for run in runs},
-            chart="pass-hat-k",
-            title="pass^k: all k trials of a task succeed",
-            x_label="k (trials that must all succeed)",
-            y_label="pass^k",
-        ),
+        pass_hat_k_chart(runs),
         charts.bar_chart(
             analysis.REWARD_BINS,
-            {run.label: analysis.reward_distribution(run) for run in runs},
+            {run.chart_label: analysis.reward_distribution(run) for run in runs},
             chart="reward-distribution",
-            title="Reward distribution",
+            title="Reward distribution (scored trials)",
             x_label="reward",
             y_label="trials",
         ),
         charts.bar_chart(
             tasks,
-            {run.label: analysis.success_by_task(run) for run in runs},
+            {run.chart_label: analysis.success_by_task(run) for run in runs},
             chart="success-by-task",
             title="Success by task",
             x_label="task",
@@ -209,7 +312,7 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
         ),
         charts.bar_chart(
             tiers,
-            {run.label: analysis.success_by_tier(run) for run in runs},
+            {run.chart_label: analysis.success_by_tier(run) for run in runs},
             chart="success-by-difficulty",
             title="Success by difficulty (reference actions + checks)",
             x_label="difficulty",
@@ -217,39 +320,149 @@ def comparison_charts(runs: Sequence[AgentRun]) -> str:
             percent=True,
         ),
         charts.bar_chart(
-            reasons,
-            {run.label: analysis.failures_by_termination(run) for run in runs},
-            chart="failures-by-termination",
-            title="Failed trials by termination reason",
-            x_label="termination reason",
-            y_label="failed trials",
-        ),
-        charts.bar_chart(
             causes,
-            {run.label: analysis.failure_cause_counts(run) for run in runs},
+            {run.chart_label: analysis.failure_cause_counts(run) for run in runs},
             chart="failure-causes",
-            title="What went wrong in failed trials",
+            title="Failed trials by cause (each trial counted once)",
             x_label="cause",
             y_label="failed trials",
         ),
     ]
+    cards = [f'<div class="card">{f}</div>' for f in figures]
+    return '<div class="charts">' + "".join(cards) + termination_table(runs) + "</div>"
+
+
+def pass_hat_k_chart(runs: Sequence[AgentRun]) -> str:
+    curves = {run.chart_label: analysis.pass_hat_k_curve(run) for run in runs}
+    if max((len(c) for c in curves.values()), default=0) <= 1:
+        # One trial per task: pass^k is pass^1 alone, better a bar than a lone dot.
+        return charts.bar_chart(
+            ["pass^1"],
+            {label: {"pass^1": c[0][1]} for label, c in curves.items() if c},
+            chart="pass-hat-k",
+            title="pass^1 (one trial per task: no pass^k for k > 1)",
+            x_label="",
+            y_label="pass^1",
+            percent=True,
+        )
+    return charts.line_chart(
+        curves,
+        chart="pass-hat-k",
+        title="pass^k: all k trials of a task succeed",
+        x_label="k (trials that must all succeed)",
+        y_label="pass^k",
+    )
+
+
+def termination_table(runs: Sequence[AgentRun]) -> str:
+    reasons = analysis.termination_reasons(runs)
+    if not reasons:
+        return ""
+    head = "<tr><th>agent</th>" + "".join(f"<th class=num>{e(r)}</th>" for r in reasons)
+    rows = "".join(
+        f"<tr><td>{e(run.label)}</td>"
+        + "".join(f"<td class=num>{run.figures.termination_counts.get(r, 0)}</td>" for r in reasons)
+        + "</tr>"
+        for run in runs
+    )
     return (
-        '<div class="charts">'
-        + "".join(f'<div class="card">{f}</div>' for f in figures)
-        + ("</div>")
+        '<div class="card"><h3>How conversations ended</h3><p class="muted">tau2\'s '
+        "termination reasons, all trials (with the scripted user, a finished conversation "
+        "ends in user_stop whatever the outcome)</p>"
+        f'<table id="termination">{head}</tr>{rows}</table></div>'
+    )
+
+
+# --- how each run was made ---------------------------------------------------------------
+def run_configuration(run: AgentRun) -> str:
+    result = run.result
+    config = result.config
+    agent = result.agent
+
+    def value(key: str, missing: str = "–") -> str:
+        got = config.get(key)
+        return e(missing) if got is None or got == [] else e(got)
+
+    card = agent.card_name and agent.card_name != agent.name
+    endpoint = e(agent.endpoint) + (
+        f" · through the sidecar at {e(agent.proxy_url)}"
+        if agent.via_proxy and agent.proxy_url
+        else (" · through the in-process sidecar" if agent.via_proxy else "")
+    )
+    task_ids = config.get("task_ids") or []
+    tasks = (
+        f"{e(result.domain)} · task set {value('task_set', 'the domain’s default')} · "
+        f"split {value('task_split', 'none')} · "
+        f"{plural(len(result.tasks), 'task')} × {plural(analysis.trials_per_task(run), 'trial')}"
+        + (f" · ids {e(', '.join(map(str, task_ids)))}" if task_ids else "")
+    )
+    user = e(result.user.kind) + (f" · model {e(result.user.model)}" if result.user.model else "")
+    rows = [
+        ("run id", f"<code>{e(result.run_id)}</code>"),
+        (
+            "status",
+            status_pill(result.status)
+            + (f" {e(result.status_note)}" if result.status_note else ""),
+        ),
+        (
+            "agent",
+            e(agent.name)
+            + (f" (card: {e(agent.card_name)})" if card else "")
+            + (f" · A2A {e(agent.protocol_version)}" if agent.protocol_version else ""),
+        ),
+        ("agent endpoint", endpoint),
+        ("message format", e(agent.message_format)),
+        ("user", user),
+        ("tasks", tasks),
+        ("seed", value("seed")),
+        ("max steps", value("max_steps") + f" · max errors {value('max_errors')}"),
+        (
+            "retries",
+            f"{value('max_retries')} per trial · stop after "
+            f"{value('stop_after_unreachable')} unreachable trials in a row",
+        ),
+        (
+            "time",
+            f"started {e(timestamp(result.started_at))} · finished "
+            f"{e(timestamp(result.finished_at))} · {result.duration_s:.1f} s",
+        ),
+        ("tau2", f"{e(result.tau2.package)} {e(result.tau2.version)}"),
+    ]
+    table = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    note = (
+        f'<p class="alert-inline">{e(analysis.SCRIPTED_USER_NOTE)}</p>'
+        if result.user.kind == "scripted"
+        else ""
+    )
+    return (
+        f'<div class="card run-config" data-run="{e(run.label)}"><h3>{e(run.label)}</h3>'
+        f'<p class="headline">{e(analysis.pass1_line(run.figures))}</p>'
+        f'<table class="config">{table}</table>{note}</div>'
     )
 
 
 # --- the sidecar's view --------------------------------------------------------------
+NO_SPANS = (
+    "The spans of the sidecar (the one eval starts in-process, or your own) go to the file "
+    "named by eval --trace-file (the demo writes traces.jsonl), or to the collector at "
+    "OTEL_EXPORTER_OTLP_ENDPOINT. Pass that file to this report with --traces. Until then, "
+    "turn latency is the evaluator's own timing of each turn, which also includes the "
+    "sidecar and the evaluator's A2A client."
+)
+
+
 def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
-    if not any(run.proxy_spans for run in runs):
+    untraced = [run for run in runs if not run.proxy_spans]
+    fallback = evaluator_latency(untraced)
+    if len(untraced) == len(runs):
         return (
-            '<div class="card muted">No sidecar spans for these runs: pass the trace file '
-            "(--traces) written with --trace-file or by the demo.</div>"
+            '<div class="card" id="no-spans"><p><b>No sidecar spans for '
+            f"{'this run' if len(runs) == 1 else 'these runs'}.</b> {e(NO_SPANS)}</p>"
+            f"{fallback}</div>"
         )
     methods = sorted({s.method for run in runs for s in run.proxy_spans})
-    latency = {run.label: analysis.latency_by_method(run.proxy_spans) for run in runs}
-    validity = {run.label: analysis.tool_call_validity(run.proxy_spans) for run in runs}
+    latency = {run.chart_label: analysis.latency_by_method(run.proxy_spans) for run in runs}
+    validity = {run.chart_label: analysis.tool_call_validity(run.proxy_spans) for run in runs}
     figures = [
         charts.box_plot(
             methods,
@@ -275,7 +488,7 @@ def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
     for run in runs:
         errors = analysis.errors_by_method(run.proxy_spans)
         ttfe = analysis.time_to_first_event_s(run.proxy_spans)
-        for method, values in latency[run.label].items():
+        for method, values in latency[run.chart_label].items():
             rows.append(
                 f"<tr><td>{e(run.label)}</td><td>{e(method)}</td><td class=num>{len(values)}</td>"
                 f"<td class=num>{ms(analysis.percentile(values, 50))}</td>"
@@ -307,11 +520,41 @@ def proxy_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
         + malformed_list(runs)
         + "</div>"
     )
+    if untraced:
+        names = ", ".join(run.label for run in untraced)
+        table += (
+            f'<div class="card" id="no-spans"><p><b>No sidecar spans for {e(names)}.</b> '
+            f"{e(NO_SPANS)}</p>{fallback}</div>"
+        )
     return (
         '<div class="charts">'
         + "".join(f'<div class="card">{f}</div>' for f in figures)
         + "</div>"
         + table
+    )
+
+
+def evaluator_latency(runs: Sequence[AgentRun]) -> str:
+    """Turn latency by the evaluator's own per-turn timings, for runs without spans."""
+    rows = []
+    for run in runs:
+        values = analysis.turn_evaluator_latencies(run)
+        if not values:
+            continue
+        rows.append(
+            f"<tr><td>{e(run.label)}</td><td class=num>{len(values)}</td>"
+            f"<td class=num>{ms(analysis.percentile(values, 50))}</td>"
+            f"<td class=num>{ms(analysis.percentile(values, 95))}</td>"
+            f"<td class=num>{ms(max(values))}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<h3>Turn latency by the evaluator’s own timing (no sidecar spans)</h3>"
+        '<table id="evaluator-latency"><tr><th>agent</th><th class=num>turns</th>'
+        "<th class=num>p50</th><th class=num>p95</th><th class=num>max</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -338,30 +581,30 @@ def trials_section(runs: Sequence[AgentRun], index: TraceIndex) -> str:
         tiers = {t.task_id: t.complexity for t in run.result.tasks}
         parts.append(
             f'<section class="agent" id="agent-{anchor(run.label)}"><h3>{e(run.label)} · '
-            f"{e(run.result.domain)} · {len(run.trials)} trials</h3>"
+            f"{e(run.result.domain)} · {plural(len(run.trials), 'trial')}</h3>"
+            f'<p class="headline">{e(analysis.pass1_line(run.figures))}</p>'
         )
-        for trial in sorted(run.trials, key=lambda t: (_task_key(t.task_id), t.trial)):
+        for trial in sorted(run.trials, key=lambda t: (analysis.task_key(t.task_id), t.trial)):
             parts.append(trial_block(run, trial, tiers.get(trial.task_id, ""), index))
         parts.append("</section>")
     return "".join(parts)
 
 
-def _task_key(task_id: str) -> tuple[int, int, str]:
-    return (0, int(task_id), "") if task_id.isdigit() else (1, 0, task_id)
-
-
 def trial_block(run: AgentRun, trial: TrialResult, tier: str, index: TraceIndex) -> str:
     status = "ok" if trial.success else "failed"
-    pill = (
-        '<span class="pill pass">pass</span>'
-        if trial.success
-        else '<span class="pill fail">fail</span>'
-    )
+    if trial.success:
+        pill = '<span class="pill pass">pass</span>'
+    elif trial.status == NOT_SCORED:
+        pill = '<span class="pill warn">not scored</span>'
+    elif trial.status == NOT_RUN:
+        pill = '<span class="pill fail">not run</span>'
+    else:
+        pill = '<span class="pill fail">fail</span>'
     views = analysis.turn_views(trial, index)
     summary = (
         f"{pill} <b>task {e(trial.task_id)}</b> · trial {trial.trial} · "
         f"reward {trial.reward:.2f} · {e(trial.termination_reason)} · "
-        f"{len(trial.turn_records)} turns · {trial.tool_calls} tool calls"
+        f"{plural(len(trial.turn_records), 'turn')} · {plural(trial.tool_calls, 'tool call')}"
         + (f" · {trial.malformed_tool_calls} malformed" if trial.malformed_tool_calls else "")
         + (f' · <span class="muted">{e(tier)}</span>' if tier else "")
     )
@@ -383,11 +626,22 @@ def trial_block(run: AgentRun, trial: TrialResult, tier: str, index: TraceIndex)
 
 
 def why_failed(trial: TrialResult) -> str:
-    causes = analysis.failure_causes(trial)
-    if not causes:
+    explanation = analysis.explain_failure(trial)
+    if explanation is None:
         return ""
-    items = "".join(f"<li><b>{e(category)}</b>: {e(text)}</li>" for category, text in causes)
-    return f'<div class="why"><b>Why it failed</b><ul>{items}</ul></div>'
+    decided = "".join(f"<li>{e(text)}</li>" for text in explanation.decided)
+    observed = "".join(f"<li>{e(text)}</li>" for text in explanation.observed)
+    return (
+        f'<div class="why"><b>Why it failed: <span class="cause">{e(explanation.cause)}</span>'
+        f"</b><ul>{decided}</ul>"
+        + (
+            '<p class="muted observed">Also observed, outside the task’s reward basis (did '
+            f"not change the reward):</p><ul>{observed}</ul>"
+            if observed
+            else ""
+        )
+        + "</div>"
+    )
 
 
 def reward_breakdown(trial: TrialResult) -> str:
@@ -396,20 +650,36 @@ def reward_breakdown(trial: TrialResult) -> str:
     basis = ", ".join(detail.basis) or "–"
     components = ", ".join(f"{e(k)} {v:.2f}" for k, v in detail.breakdown.items()) or "–"
     db = {None: "not checked", True: "matches", False: "differs"}[detail.db_match]
+    if detail.db_match is not None and detail.basis and "DB" not in detail.basis:
+        db += " (not in the basis)"
     parts.append(
         f'<p class="reward">Reward <b>{detail.reward:.2f}</b> · basis {e(basis)} · '
         f"components {components} · database {db}</p>"
     )
-    if detail.checks:
+    counted = [c for c in detail.checks if c.counted]
+    observed = [c for c in detail.checks if not c.counted]
+    if counted:
         rows = "".join(
             f"<tr><td>{e(c.kind)}</td><td>{e(c.description)}</td>"
             f"<td>{MET if c.met else NOT_MET}</td>"
             f"<td class=num>{'' if c.reward is None else f'{c.reward:.2f}'}</td></tr>"
-            for c in detail.checks
+            for c in counted
         )
         parts.append(
-            "<table class=checks><tr><th>check</th><th>expected</th><th>result</th>"
+            "<p class=muted>Checks in the reward basis: they decided the reward.</p>"
+            '<table class="checks counted"><tr><th>check</th><th>expected</th><th>result</th>'
             f"<th class=num>reward</th></tr>{rows}</table>"
+        )
+    if observed:
+        rows = "".join(
+            f"<tr><td>{e(c.kind)}</td><td>{e(c.description)}</td>"
+            f"<td>{MET if c.met else NOT_MET}</td></tr>"
+            for c in observed
+        )
+        parts.append(
+            "<p class=muted>Observed, not in the reward basis: these did not count.</p>"
+            '<table class="checks observed"><tr><th>check</th><th>expected</th>'
+            f"<th>result</th></tr>{rows}</table>"
         )
     return "".join(parts)
 

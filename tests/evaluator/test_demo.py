@@ -71,7 +71,7 @@ def test_demo_writes_traces_results_and_report(tmp_path: Path) -> None:
     assert "tau2.task.trials" in metrics
     assert "a2a.proxy.requests" in metrics
     page = (output / "report.html").read_text()
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') >= 8
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') >= 7
     # progress on stderr, the summary and the paths on stdout
     assert "oracle: 1/2" in done.stderr
     assert "pass^1" in done.stdout
@@ -192,3 +192,36 @@ def test_with_an_otlp_endpoint_the_demo_also_exports_there(tmp_path: Path) -> No
     assert received.get("/v1/traces", 0) >= 1
     assert received.get("/v1/metrics", 0) >= 1
     assert (out / "traces.jsonl").stat().st_size > 0  # and the file as well
+
+
+def test_the_printed_summary_says_what_the_scores_cover() -> None:
+    import dataclasses
+    import io
+
+    from rich.console import Console
+
+    from evaluator import summary
+    from evaluator.demo import print_summary
+    from evaluator.report import build_report
+    from tests.evaluator.report.test_analysis import run_result, trial
+
+    win = trial(reward=1.0, success=True)
+    trials = [
+        dataclasses.replace(win, task_id="1"),
+        dataclasses.replace(win, task_id="2"),
+        trial(task_id="3", status="not_scored", cause=summary.CAUSE_USER, error="e"),
+    ]
+    report = build_report([run_result(trials, agent="flawed"), run_result([win])])
+    out = io.StringIO()
+    print_summary(report.summaries(), Console(file=out, width=400))
+    text = out.getvalue()
+    flawed = next(line for line in text.splitlines() if "flawed" in line)
+    assert "scored 2 of 3 trials; 1 not scored; pass^k over 2 of 3 tasks" in flawed
+    assert "user simulator failed (not scored): 1" in flawed
+    figures = report.runs[0].figures
+    assert summary.format_interval(figures.pass_hat_1_ci) in flawed
+    assert summary.format_interval(figures.average_reward_ci) in flawed
+    assert "(evaluator's timing: no sidecar spans)" in flawed  # no spans, and it says so
+    oracle = next(line for line in text.splitlines() if "oracle" in line)
+    assert re.search(r"scored 1 of 1 trial\b", oracle)  # singular
+    assert "95% Wilson interval" in text

@@ -43,6 +43,11 @@ def oracle() -> Iterator[RunningAgent]:
         (["--resume", "--save-to", "/nonexistent/r.json"], "does not exist"),
         (["--shard", "2/2"], "--shard='2/2': the shard index is 0-based: use 0 to 1"),
         (["--shard", "1"], "--shard='1': write INDEX/COUNT"),
+        (["--domain", "airlin"], "--domain 'airlin': unknown domain"),
+        (
+            ["--ray-address", "auto"],
+            "--ray-address names a Ray cluster: use it with --executor ray",
+        ),
     ],
 )
 def test_argument_errors_come_before_tau2_is_imported(args: list[str], message: str) -> None:
@@ -156,6 +161,13 @@ def test_an_unknown_split_names_the_splits(
         main(["eval", "--domain", "airline", "--agent-a2a-endpoint", oracle.url,
               "--task-split-name", "nope"])  # fmt: skip
     assert "task set 'airline' has the splits base, test, train" in capsys.readouterr().err
+
+
+def test_the_fast_domain_check_knows_every_domain_tau2_has() -> None:
+    from evaluator.domains.registration import loaded_folder, tau2_domains
+    from evaluator.eval_cli import TAU2_DOMAINS
+
+    assert {d for d in tau2_domains() if loaded_folder(d) is None} == set(TAU2_DOMAINS)
 
 
 def test_exit_statuses_are_distinct() -> None:

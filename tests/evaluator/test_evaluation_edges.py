@@ -40,7 +40,7 @@ def oracle() -> Iterator[RunningAgent]:
 def test_agentbeats_format_scores_like_the_tau2_format(oracle: RunningAgent) -> None:
     tau2 = evaluate(agent_endpoint=oracle.url).result
     agentbeats = evaluate(agent_endpoint=oracle.url, message_format="agentbeats").result
-    assert agentbeats.agent.message_format == "agentbeats"
+    assert agentbeats.agent.message_format == "agentify"  # the old name is an alias
     first = agentbeats.trials[0].turn_records[0].request_text
     assert "<json>...</json>" in first
     assert "<available_tools>" not in first

@@ -23,9 +23,10 @@ def test_tau2_loads_the_export_and_computes_our_average_reward_and_pass_hat_k(
     from tau2.metrics.agent_metrics import compute_metrics
 
     with serve_in_thread(AgentSettings(kind="flawed")) as agent:
-        config = EvalConfig(domain="mock", agent_endpoint=agent.url, num_tasks=5, num_trials=2)
+        config = EvalConfig(domain="airline", agent_endpoint=agent.url, num_tasks=5, num_trials=2)
         result = run(config)
     assert 0 < (result.summary.average_reward or 0) < 1  # a spread, or agreement proves little
+    assert result.status == "complete"  # every trial scored: tau2 has no other kind
     ours = save_results(result, tmp_path / "ours.json")
     exported = tmp_path / "tau2.json"
     assert main(["export", str(ours), "--format", "tau2", "--output", str(exported)]) == 0

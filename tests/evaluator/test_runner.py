@@ -51,7 +51,7 @@ def identity(trial: TrialResult) -> tuple[Any, ...]:
 
 def test_a_killed_agent_stops_the_run_and_every_selected_trial_counts(tmp_path: Path) -> None:
     """The agent dies after two trials: the next three find it unreachable (scored 0), the
-    run stops, and the four never started are recorded as not run (scored 0)."""
+    run stops, and the trials never started are recorded as not run (scored 0)."""
     path = tmp_path / "died.json"
     seen: list[TrialResult] = []
     with contextlib.ExitStack() as stack:
@@ -64,15 +64,19 @@ def test_a_killed_agent_stops_the_run_and_every_selected_trial_counts(tmp_path: 
                 stack.close()  # the agent process goes away
 
         result = run(config, on_trial=on_trial, results_path=path)
-    assert [t.status for t in result.trials] == ["scored"] * 5 + ["not_run"] * 4
-    assert [t.success for t in result.trials[:2]] == [True, True]
-    assert {t.cause for t in result.trials[2:5]} == {"agent_unreachable"}
-    assert all(t.reward == 0.0 and t.termination_reason == "agent_error" for t in result.trials[2:])
-    assert {t.cause for t in result.trials[5:]} == {"agent_stopped_answering"}
+    # the trial in flight when the agent died may still have passed
+    passed = sum(t.success for t in result.trials)
+    assert passed in (2, 3)
+    statuses = [t.status for t in result.trials]
+    assert statuses == ["scored"] * (passed + 3) + ["not_run"] * (6 - passed)
+    assert {t.cause for t in result.trials[passed : passed + 3]} == {"agent_unreachable"}
+    assert all(t.reward == 0.0 for t in result.trials[passed:])
+    assert {t.termination_reason for t in result.trials[passed:]} == {"agent_error"}
+    assert {t.cause for t in result.trials[passed + 3 :]} == {"agent_stopped_answering"}
     s = result.summary
-    assert (s.trials, s.scored_trials, s.not_run, s.not_scored) == (9, 9, 4, 0)
-    assert s.average_reward == pytest.approx(2 / 9)
-    assert s.pass_hat_k == {1: pytest.approx(2 / 9)}
+    assert (s.trials, s.scored_trials, s.not_run, s.not_scored) == (9, 9, 6 - passed, 0)
+    assert s.average_reward == pytest.approx(passed / 9)
+    assert s.pass_hat_k == {1: pytest.approx(passed / 9)}
     assert result.status == "stopped"
     assert load_results(path) == result  # the file on disk is the whole record
 

@@ -362,6 +362,33 @@ async def card(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"ETag": etag, "Cache-Control": "max-age=60"})
 
 
+async def bounce(request: web.Request) -> web.StreamResponse:
+    """Answers with the request's body as the response body, typed by ``X-Reply-Type``
+    (default JSON), or with the string in its ``reply`` member when ``X-Reply-Member`` is
+    set. An event stream is sent one event per write."""
+    body = await request.read()
+    if request.headers.get("X-Reply-Member"):
+        body = json.loads(body)["reply"].encode()
+    reply_type = request.headers.get("X-Reply-Type", "application/json")
+    if reply_type != "text/event-stream":
+        return web.Response(body=body, headers={"Content-Type": reply_type})
+    response = web.StreamResponse(headers={"Content-Type": reply_type})
+    await response.prepare(request)
+    for event in body.split(b"\n\n"):
+        if event.strip():
+            await response.write(event + b"\n\n")
+            await asyncio.sleep(0.01)
+    await response.write_eof()
+    return response
+
+
+async def surrogate_card(request: web.Request) -> web.Response:
+    """A card whose name holds a lone surrogate escape: valid JSON, no UTF-8 form."""
+    base = f"http://{request.host}"
+    body = '{"name": "odd \\ud800", "url": "' + base + '/", "skills": []}'
+    return web.Response(body=body.encode(), content_type="application/json")
+
+
 def raw_upstream_app() -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[GATES] = {}
@@ -380,6 +407,8 @@ def raw_upstream_app() -> web.Application:
     app.router.add_post("/stall", stall)
     app.router.add_get("/big", big)
     app.router.add_post("/gzip", gzipped)
+    app.router.add_post("/bounce", bounce)
+    app.router.add_get("/odd/.well-known/agent-card.json", surrogate_card)
     app.router.add_get("/.well-known/agent-card.json", card)
     app.router.add_get("/.well-known/agent.json", card)
     return app

@@ -61,3 +61,76 @@ def test_rewriter_caches_and_translates_etags() -> None:
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"[" * 100_000])
 def test_bodies_that_are_not_cards_are_left_alone(body: bytes) -> None:
     assert CardRewriter().rewrite(body, "http://a:1", "http://p:2", None) is None
+
+
+def test_a_url_that_names_the_sidecar_already_is_not_foreign() -> None:
+    card: dict[str, Any] = {"url": "http://proxy:2/", "supportedInterfaces": []}
+    rewritten, foreign = rewrite_card_value(card, "http://a:1", "http://proxy:2")
+    assert (rewritten, foreign) == (0, [])
+    assert card["url"] == "http://proxy:2/"
+
+
+def test_foreign_urls_are_rewritten_only_when_asked() -> None:
+    def card() -> dict[str, Any]:
+        return {
+            "url": "https://agent.example.com/",
+            "supportedInterfaces": [
+                {"url": "https://agent.example.com/", "protocolBinding": "JSONRPC"},
+                {"url": "agent.example.com:50051", "protocolBinding": "GRPC"},
+            ],
+        }
+
+    left = card()
+    assert rewrite_card_value(left, "http://a:1", "http://proxy:2") == (
+        0,
+        ["https://agent.example.com/", "https://agent.example.com/"],
+    )
+    assert left == card()
+    moved = card()
+    rewritten, foreign = rewrite_card_value(
+        moved, "http://a:1", "http://proxy:2/route", rewrite_foreign=True
+    )
+    assert rewritten == 2
+    assert len(foreign) == 2  # still reported: the agent advertises them
+    assert moved["url"] == "http://proxy:2/route/"
+    assert moved["supportedInterfaces"][0]["url"] == "http://proxy:2/route/"
+    assert moved["supportedInterfaces"][1]["url"] == "agent.example.com:50051"
+
+
+def test_foreign_urls_are_logged_once_per_route(caplog: pytest.LogCaptureFixture) -> None:
+    rewriter = CardRewriter()
+    for version in range(3):  # the card changes, the route stays
+        body = json.dumps({"name": "x", "version": version, "url": "https://pub.example/"})
+        rewriter.rewrite(body.encode(), "http://a:1", "http://p:2", None)
+    rewriter.rewrite(
+        json.dumps({"name": "y", "url": "https://pub.example/"}).encode(),
+        "http://b:1",
+        "http://p:2/b",
+        None,
+    )
+    warnings = [r for r in caplog.records if r.name == "proxy.card"]
+    assert [r.levelname for r in warnings] == ["WARNING", "WARNING"]
+    assert "http://a:1" in warnings[0].getMessage()
+    assert "https://pub.example/" in warnings[0].getMessage()
+    assert "--rewrite-all-card-urls" in warnings[0].getMessage()
+    assert "http://b:1" in warnings[1].getMessage()
+
+
+def test_no_warning_when_every_url_is_rewritten(caplog: pytest.LogCaptureFixture) -> None:
+    rewriter = CardRewriter(rewrite_foreign=True)
+    result = rewriter.rewrite(b'{"url": "https://pub.example/"}', "http://a:1", "http://p:2", None)
+    assert result is not None
+    assert json.loads(result.body)["url"] == "http://p:2/"
+    assert not [r for r in caplog.records if r.name == "proxy.card"]
+
+
+def test_a_card_with_a_lone_surrogate_is_rewritten_to_the_same_json_value() -> None:
+    """H-1: ``\\ud800`` is valid JSON with no UTF-8 form; the rewrite escapes it."""
+    body = b'{"name": "odd \\ud800", "url": "http://127.0.0.1:9001/"}'
+    card = CardRewriter().rewrite(body, "http://127.0.0.1:9001", "http://p:9100", None)
+    assert card is not None
+    assert json.loads(card.body) == {"name": "odd \ud800", "url": "http://p:9100/"}
+    envelope = {"jsonrpc": "2.0", "id": 1, "result": json.loads(body)}
+    extended = CardRewriter().rewrite_result(envelope, "http://127.0.0.1:9001", "http://p:9100")
+    assert extended is not None
+    assert json.loads(extended.body)["result"]["name"] == "odd \ud800"

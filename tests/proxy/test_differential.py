@@ -128,3 +128,39 @@ async def test_randomized_exchanges_are_identical_through_the_proxy(
     assert not any(
         str((s.attributes or {}).get("error.type", "")).startswith("upstream") for s in spans
     )
+
+
+# Valid JSON that telemetry cannot hold (issue 16, H-1): an integer of 5000 digits, arrays
+# 600 deep, a Task whose artifacts is a number, a lone surrogate escape (cards, which are
+# rewritten, are in test_server.py), a tool call under
+# 700 lists. Sent as requests and bounced back as replies (whole and as event streams).
+ODD_BODIES = [
+    b'{"jsonrpc":"2.0","id":' + b"7" * 5000 + b',"method":"SendMessage","result":{"n":1}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"n":' + b"7" * 5000 + b"}}",
+    b"[" * 600 + b"]" * 600,
+    b'{"jsonrpc":"2.0","id":1,"result":{"kind":"task","id":"t","status":{},"artifacts":5}}',
+    b'{"jsonrpc":"2.0","id":1,"result":{"name":"\\ud800","skills":[]}}',
+    b'{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"parts":[{"text":"'
+    + b"[" * 700
+    + b'{\\"tool_call\\": {\\"name\\": \\"x\\"}}'
+    + b"]" * 700
+    + b'"}]}}}',
+]
+
+
+async def test_odd_but_valid_json_is_identical_through_the_proxy(
+    raw: RawUpstream, start: ProxyFactory, recorded: Recorded
+) -> None:
+    proxy = await start(raw.url)
+    exchanges = [
+        ("POST", "/bounce", [("X-Reply-Type", reply_type)], body)
+        for body in ODD_BODIES
+        for reply_type in ("application/json", "text/event-stream")
+    ]
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        for exchange in exchanges:
+            direct = await _send(http, raw.url, exchange)
+            proxied = await _send(http, proxy.base_url, exchange)
+            assert direct[0] == 200
+            assert proxied == direct, exchange[2]
+    assert len(recorded.server_spans()) == len(exchanges)

@@ -556,3 +556,18 @@ async def test_access_log_shows_what_the_sidecar_refused(
         await (await http.get(proxy.base_url + "/elsewhere?key=sk-hidden-value")).read()
     [line] = [r.getMessage() for r in caplog.records if r.name == "tau2observe.proxy.access"]
     assert line == "- GET /elsewhere -> 404: no upstream agent is configured for '/elsewhere'"
+
+
+async def test_rewrite_all_card_urls_points_foreign_urls_at_the_sidecar(
+    raw: RawUpstream, start: ProxyFactory, recorded: Recorded
+) -> None:
+    proxy = await start(
+        routes=(Route(name="raw", prefix="/raw", upstream=raw.url),), rewrite_all_card_urls=True
+    )
+    public = proxy.url_for("raw").rstrip("/")
+    async with _session() as http:
+        card = await (await http.get(public + "/.well-known/agent-card.json")).json()
+    assert card["additionalInterfaces"][1]["url"] == public
+    assert card["additionalInterfaces"][2]["url"] == "127.0.0.1:50051"  # gRPC is left alone
+    span = next(s for s in recorded.server_spans() if s.name == "GetAgentCard")
+    assert _attrs(span)["a2a.proxy.card.rewritten_urls"] == 4

@@ -123,3 +123,38 @@ def test_bad_responses_say_why() -> None:
     assert (read_response(b"<html>").parse_error or "").startswith("invalid_json")
     assert (read_response(b'{"jsonrpc":"2.0"}').parse_error or "").startswith("not_jsonrpc")
     assert (read_response(b"\xff").parse_error or "").startswith("invalid_utf8")
+
+
+# H-1: valid JSON that Python cannot hold, or shapes the reader did not expect, is a
+# parse error, never an exception (an exception there used to replace the reply with 500).
+def test_an_integer_of_5000_digits_is_too_large_not_an_exception() -> None:
+    body = b'{"jsonrpc":"2.0","id":' + b"7" * 5000 + b',"method":"SendMessage"}'
+    assert (read_request(body).parse_error or "").startswith("too_large")
+    assert (read_response(b'{"result":{"n":' + b"7" * 5000 + b"}}").parse_error or "").startswith(
+        "too_large"
+    )
+
+
+def test_arrays_nested_600_deep_are_read_without_recursion() -> None:
+    view = read_response(b"[" * 600 + b"]" * 600)
+    assert view.parse_error == "not_jsonrpc: response is not an object"
+
+
+def test_artifacts_that_are_not_a_list_are_ignored() -> None:
+    view = read_result({"kind": "task", "id": "t", "artifacts": 5})
+    assert view.kind == "task"
+    assert view.texts == []
+
+
+def test_a_long_prompt_keeps_its_end() -> None:
+    from proxy.jsonrpc import TEXT_LIMIT
+
+    text = "s" * TEXT_LIMIT + " the question?"
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+         "params": {"message": {"parts": [{"text": text}]}}}
+    ).encode()  # fmt: skip
+    kept = read_request(body).text or ""
+    assert kept.endswith(" the question?")
+    assert len(kept) <= TEXT_LIMIT + 64
+    assert "chars omitted" in kept

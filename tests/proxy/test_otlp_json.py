@@ -60,3 +60,36 @@ def test_same_message_as_the_protobuf_encoder() -> None:
     _hex_to_base64(ours)
     parsed = ParseDict(ours, ExportTraceServiceRequest())
     assert parsed == protobuf_spans(spans)
+
+
+def test_request_text_from_span_texts_is_the_same_as_encoding_the_batch() -> None:
+    from proxy.otlp_json import request_text, span_text
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "s"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    for scope, version in (("a", "1"), ("b", None), ("a", "1")):
+        span = provider.get_tracer(scope, version).start_span("x", attributes={"k": "é"})
+        span.add_event("e", {"n": 1})
+        span.end()
+    spans = exporter.get_finished_spans()
+    expected = json.dumps(encode_spans(spans), separators=(",", ":"))
+    assert request_text(spans, span_text) == expected
+    assert json.loads(expected)["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] == "a"
+
+
+def test_span_texts_are_made_when_spans_end_not_in_the_exporter(tmp_path: Any) -> None:
+    from proxy.telemetry import SpanTexts, TelemetrySettings, build_telemetry
+
+    path = tmp_path / "spans.jsonl"
+    telemetry = build_telemetry(
+        TelemetrySettings(service_name="s", trace_file=path, span_schedule_delay_ms=60_000)
+    )
+    [texts] = [p for p in telemetry._span_processors if isinstance(p, SpanTexts)]
+    span = telemetry.tracer_provider.get_tracer("t").start_span("x")
+    span.end()
+    assert len(texts) == 1  # encoded in this thread, as the span ended
+    telemetry.shutdown()
+    assert len(texts) == 0
+    [line] = path.read_text().splitlines()
+    assert json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "x"

@@ -1,7 +1,8 @@
 """Opening messages rendered from real tau2 data, as an evaluator would send them.
 
-The wording approximates the two wire formats (the tau2 A2A fork and AgentBeats); the
-agents under test must key on their markers only, so the exact prose is not the point.
+The tau2 and agentify wordings approximate those evaluators' (the agents under test must
+key on their markers only); the AgentBeats tutorial's opening is the evaluator's own
+rendering (:func:`evaluator.formats.render`), greeting line included.
 """
 
 from __future__ import annotations
@@ -120,20 +121,42 @@ def agentbeats_opening(domain: str, user_text: str) -> str:
     )
 
 
-def opening(fmt: str, domain: str, user_text: str) -> str:
-    return (
-        tau2_opening(domain, user_text) if fmt == "tau2" else agentbeats_opening(domain, user_text)
+FORMATS = ["tau2", "agentbeats-tutorial", "agentify"]
+
+
+def tutorial_opening(domain: str, user_text: str) -> str:
+    from evaluator.formats import PriorMessage, ToolSpec, TurnInput, render
+
+    material = domain_material(domain)
+    tools = [
+        ToolSpec(s["function"]["name"], s["function"]["description"], s["function"]["parameters"])
+        for s in material.schemas
+    ]
+    turn = TurnInput(
+        user_text=user_text,
+        transcript=(PriorMessage("assistant", "Hi! How can I help you today?"),),
     )
+    return render("agentbeats-tutorial", turn, first=True, policy=material.policy, tools=tools)
+
+
+def opening(fmt: str, domain: str, user_text: str) -> str:
+    if fmt == "tau2":
+        return tau2_opening(domain, user_text)
+    if fmt == "agentbeats-tutorial":
+        return tutorial_opening(domain, user_text)
+    return agentbeats_opening(domain, user_text)
 
 
 def tool_result(fmt: str, content: str, call_id: str = "call_1") -> str:
     if fmt == "tau2":
         return f"Tool result (id={call_id}): {content}"
+    if fmt == "agentbeats-tutorial":
+        return content  # a single result arrives bare
     return f"tool: {content}"
 
 
 def user_says(fmt: str, text: str) -> str:
-    return text if fmt == "tau2" else f"user: {text}"
+    return f"user: {text}" if fmt in ("agentify", "agentbeats") else text
 
 
 def expected_call(fmt: str, name: str, arguments: dict[str, Any]) -> Any:
@@ -143,8 +166,8 @@ def expected_call(fmt: str, name: str, arguments: dict[str, Any]) -> Any:
 
 
 def parse_reply(fmt: str, text: str) -> Any:
-    """The JSON payload of a reply (``<json>`` body in AgentBeats), or None for plain text."""
-    if fmt == "agentbeats":
+    """The JSON payload of a reply (``<json>`` body in agentify), or None for plain text."""
+    if fmt in ("agentify", "agentbeats"):
         assert text.startswith("<json>"), text
         assert text.endswith("</json>"), text
         text = text[len("<json>") : -len("</json>")]

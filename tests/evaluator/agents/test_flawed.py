@@ -39,7 +39,7 @@ def all_tasks(index: TaskIndex) -> list[TaskScript]:
     return [t for d in ("airline", "retail") for t in index.domains[d].tasks]
 
 
-@pytest.mark.parametrize("fmt", ["tau2", "agentbeats"])
+@pytest.mark.parametrize("fmt", ["tau2", "agentbeats-tutorial", "agentify"])
 async def test_same_seed_same_behaviour_other_seed_other_behaviour(
     index: TaskIndex, fmt: str
 ) -> None:

@@ -8,7 +8,7 @@ from evaluator.agents.noop import NOOP_REPLY, NoopAgent
 from tests.evaluator.agents.openings import opening, task_material, tool_result, user_says
 
 
-@pytest.mark.parametrize("fmt", ["tau2", "agentbeats"])
+@pytest.mark.parametrize("fmt", ["tau2", "agentbeats-tutorial", "agentify"])
 async def test_never_calls_a_tool(fmt: str) -> None:
     agent = NoopAgent()
     task = task_material("airline", "14")

@@ -14,6 +14,7 @@ from evaluator.agents.oracle import (
 )
 from evaluator.agents.scripted import NO_TEXT_REPLY, UNRECOGNISED_OPENING_REPLY
 from tests.evaluator.agents.openings import (
+    FORMATS,
     expected_call,
     opening,
     parse_reply,
@@ -22,7 +23,6 @@ from tests.evaluator.agents.openings import (
     user_says,
 )
 
-FORMATS = ["tau2", "agentbeats"]
 TASKS = [
     ("mock", "mock", "create_task_1"),
     ("airline", "airline", "14"),
@@ -95,13 +95,13 @@ async def test_contexts_are_independent(index: TaskIndex) -> None:
     first = task_material("airline", "14")
     second = task_material("retail", "40")
     reply_a = await agent.reply("a", opening("tau2", "airline", first.user_text))
-    reply_b = await agent.reply("b", opening("agentbeats", "retail", second.user_text))
+    reply_b = await agent.reply("b", opening("agentify", "retail", second.user_text))
     assert parse_reply("tau2", reply_a) == expected_call("tau2", *first.gold[0])
-    assert parse_reply("agentbeats", reply_b) == expected_call("agentbeats", *second.gold[0])
+    assert parse_reply("agentify", reply_b) == expected_call("agentify", *second.gold[0])
     reply_a = await agent.reply("a", tool_result("tau2", "{}"))
-    reply_b = await agent.reply("b", tool_result("agentbeats", "{}"))
+    reply_b = await agent.reply("b", tool_result("agentify", "{}"))
     assert parse_reply("tau2", reply_a) == expected_call("tau2", *first.gold[1])
-    assert parse_reply("agentbeats", reply_b) == expected_call("agentbeats", *second.gold[1])
+    assert parse_reply("agentify", reply_b) == expected_call("agentify", *second.gold[1])
 
 
 async def test_asks_for_details_while_the_task_is_ambiguous(index: TaskIndex) -> None:

@@ -89,7 +89,8 @@ def reply_of(events: list[StreamResponse]) -> tuple[str, str]:
     if last.HasField("task"):
         task = last.task
         assert task.status.state == TaskState.TASK_STATE_COMPLETED
-        assert get_message_text(task.status.message) == get_artifact_text(task.artifacts[-1])
+        # the answer lives in the artifact only, never again in the status message
+        assert not get_message_text(task.status.message)
         return get_artifact_text(task.artifacts[-1]), task.context_id
     artifacts = [e.artifact_update for e in events if e.HasField("artifact_update")]
     assert last.HasField("status_update")
@@ -129,7 +130,7 @@ async def test_card_urls_are_the_public_url() -> None:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["send", "stream"])
 @pytest.mark.parametrize("protocol", ["1.0", "0.3"])
-@pytest.mark.parametrize("fmt", ["tau2", "agentbeats"])
+@pytest.mark.parametrize("fmt", ["tau2", "agentbeats-tutorial", "agentify"])
 async def test_oracle_conversation_over_a2a(
     oracles: dict[str, RunningAgent], fmt: str, protocol: str, streaming: bool
 ) -> None:
@@ -174,6 +175,24 @@ async def test_task_pattern_completes_with_the_reply_as_artifact(streaming: bool
             kinds = [e.WhichOneof("payload") for e in events]
             assert kinds[0] == "task"
             assert "artifact_update" in kinds
+
+
+async def test_task_pattern_reads_as_one_reply_to_a_client_joining_status_and_artifacts(
+    index: TaskIndex,
+) -> None:
+    """The AgentBeats tutorial's client joins status-message and artifact texts."""
+    settings = AgentSettings("oracle", reply="task", protocol="0.3")
+    task = task_material("airline", "14")
+    async with serve_in_background(settings) as running:
+        [event] = await Exchange().send(
+            running.url,
+            opening("agentbeats-tutorial", "airline", task.user_text),
+            streaming=False,
+        )
+    joined = get_message_text(event.task.status.message) + "".join(
+        get_artifact_text(a) for a in event.task.artifacts
+    )
+    assert json.loads(joined) == expected_call("agentbeats-tutorial", *task.gold[0])
 
 
 async def test_raw_0_3_message_send_continues_by_context_id(
@@ -244,7 +263,7 @@ async def test_every_kind_serves_both_formats(index: TaskIndex, kind: str) -> No
     settings = AgentSettings(kind, seed=5, **(llm if kind == "llm" else {}))  # type: ignore[arg-type]
     task = task_material("retail", "40")
     async with serve_in_background(settings) as running:
-        for fmt in ("tau2", "agentbeats"):
+        for fmt in ("tau2", "agentbeats-tutorial", "agentify"):
             reply, _ = reply_of(
                 await Exchange().send(
                     running.url, opening(fmt, "retail", task.user_text), streaming=True

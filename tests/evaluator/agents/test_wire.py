@@ -1,4 +1,4 @@
-"""Reading openings and turns in both formats, and the exact text of every reply kind."""
+"""Reading openings and turns in each convention, and the exact text of every reply kind."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_tau2_opening_yields_tools_policy_and_user_text() -> None:
 def test_agentbeats_opening_yields_tools_policy_and_user_text() -> None:
     opening = parse_opening(agentbeats_opening("airline", USER))
     assert opening is not None
-    assert opening.format is WireFormat.AGENTBEATS
+    assert opening.format is WireFormat.AGENTIFY
     assert set(opening.tool_names) == AIRLINE_TOOLS
     assert opening.policy == domain_material("airline").policy.strip()
     assert opening.user_text == USER
@@ -109,10 +109,10 @@ def test_tau2_turns() -> None:
 
 
 def test_agentbeats_observations() -> None:
-    result = parse_turn(WireFormat.AGENTBEATS, 'tool: {"ok": true}\nuser: fine,\nthanks')
+    result = parse_turn(WireFormat.AGENTIFY, 'tool: {"ok": true}\nuser: fine,\nthanks')
     assert result.tool_results == ('{"ok": true}',)
     assert result.user_texts == ("fine,\nthanks",)
-    assert parse_turn(WireFormat.AGENTBEATS, "no prefix at all").user_texts == ("no prefix at all",)
+    assert parse_turn(WireFormat.AGENTIFY, "no prefix at all").user_texts == ("no prefix at all",)
 
 
 def test_rendered_replies() -> None:
@@ -120,7 +120,7 @@ def test_rendered_replies() -> None:
     assert json.loads(render(WireFormat.TAU2, call)) == {
         "tool_call": {"name": "cancel_reservation", "arguments": {"reservation_id": "EHGLP3"}}
     }
-    agentbeats = render(WireFormat.AGENTBEATS, call)
+    agentbeats = render(WireFormat.AGENTIFY, call)
     assert agentbeats.startswith("<json>")
     assert agentbeats.endswith("</json>")
     assert json.loads(agentbeats[6:-7]) == {
@@ -128,7 +128,7 @@ def test_rendered_replies() -> None:
         "arguments": {"reservation_id": "EHGLP3"},
     }
     assert render(WireFormat.TAU2, SayText("Hello")) == "Hello"
-    assert json.loads(render(WireFormat.AGENTBEATS, SayText("Hello"))[6:-7]) == {
+    assert json.loads(render(WireFormat.AGENTIFY, SayText("Hello"))[6:-7]) == {
         "name": "respond",
         "arguments": {"content": "Hello"},
     }
@@ -138,11 +138,42 @@ def test_rendered_replies() -> None:
 def test_malformed_calls_do_not_parse_as_calls(fmt: WireFormat) -> None:
     arguments = {"reservation_id": "EHGLP3"}
     broken = render(fmt, MalformedCall("cancel_reservation", arguments, "broken_json"))
-    body = broken[6:-7] if fmt is WireFormat.AGENTBEATS else broken
+    body = broken[6:-7] if fmt is WireFormat.AGENTIFY else broken
     with pytest.raises(json.JSONDecodeError):
         json.loads(body)
     assert "cancel_reservation" in broken
     missing = render(fmt, MalformedCall("cancel_reservation", arguments, "missing_arguments"))
-    parsed = json.loads(missing[6:-7] if fmt is WireFormat.AGENTBEATS else missing)
+    parsed = json.loads(missing[6:-7] if fmt is WireFormat.AGENTIFY else missing)
     call = parsed["tool_call"] if fmt is WireFormat.TAU2 else parsed
     assert call == {"name": "cancel_reservation"}
+
+
+def test_tutorial_replies_are_bare_json_the_evaluator_reads_whole() -> None:
+    from evaluator.formats import read_reply
+
+    call = CallTool("cancel_reservation", {"reservation_id": "EHGLP3"})
+    text = render(WireFormat.AGENTBEATS_TUTORIAL, call)
+    assert json.loads(text) == {
+        "name": "cancel_reservation",
+        "arguments": {"reservation_id": "EHGLP3"},
+    }
+    action = read_reply(text, "agentbeats-tutorial")
+    assert [c.name for c in action.tool_calls] == ["cancel_reservation"]
+    said = read_reply(render(WireFormat.AGENTBEATS_TUTORIAL, SayText("Hello")), "agentbeats")
+    assert said.fatal is not None  # "agentbeats" is agentify: bare JSON is not its shape
+    said = read_reply(
+        render(WireFormat.AGENTBEATS_TUTORIAL, SayText("Hello")), "agentbeats-tutorial"
+    )
+    assert said.text == "Hello"
+
+
+def test_tutorial_opening_drops_the_greeting_and_finds_the_tools() -> None:
+    from tests.evaluator.agents.openings import tutorial_opening
+
+    opening = parse_opening(tutorial_opening("airline", USER))
+    assert opening is not None
+    assert opening.format is WireFormat.AGENTBEATS_TUTORIAL
+    assert set(opening.tool_names) == AIRLINE_TOOLS  # not respond
+    assert opening.user_text == USER
+    assert opening.policy == domain_material("airline").policy.strip()
+    assert detect_format(tutorial_opening("airline", USER)) is WireFormat.AGENTBEATS_TUTORIAL

@@ -107,3 +107,21 @@ def test_nice_ticks(low: float, high: float, expected: list[float] | None) -> No
     assert ticks[0] <= low
     assert ticks[-1] >= high
     assert len(ticks) <= 8
+
+
+def test_equal_points_of_two_series_stay_visible_side_by_side() -> None:
+    root = parse(
+        charts.line_chart(
+            {"run a": [(1, 0.5)], "run b": [(1, 0.5), (2, 0.25)]},
+            chart="pass-hat-k",
+            title="pass^k",
+            x_label="k",
+            y_label="pass^k",
+        )
+    )
+    circles = root.findall(".//s:circle", NS)
+    at_k1 = [c for c in circles if "at 1" in "".join(c.itertext())]
+    assert len(at_k1) == 2
+    assert at_k1[0].get("cy") == at_k1[1].get("cy")
+    assert abs(float(at_k1[0].get("cx", 0)) - float(at_k1[1].get("cx", 0))) >= 2 * 4.5
+    assert "50%" in texts(root)  # a one-point series has its value written beside it
