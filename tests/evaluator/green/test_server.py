@@ -35,6 +35,7 @@ from evaluator.agents.oracle import OracleAgent
 from evaluator.cli import main
 from evaluator.green.client import artifact_data, message_text, request_assessment, state_name
 from evaluator.green.structured import CONFIG_KEYS
+from evaluator.merging import merge_runs
 from evaluator.results import load_results
 from proxy.telemetry import Telemetry
 from tests.evaluator.a2a_servers import free_port, serve_agent
@@ -254,9 +255,9 @@ async def test_the_numbers_equal_those_of_tau2observe_eval_for_the_same_configur
 
 
 async def test_two_shards_cover_the_unsharded_request_with_no_overlap(
-    green_server: GreenFactory, oracle: RunningAgent
+    green_server: GreenFactory, oracle: RunningAgent, tmp_path: Path
 ) -> None:
-    with green_server(max_running=3) as green:
+    with green_server(max_running=3, data_dir=tmp_path / "green") as green:
         whole, *shards = await asyncio.gather(
             request_assessment(green.url, structured(oracle.url, num_tasks=5)),
             *(
@@ -276,6 +277,15 @@ async def test_two_shards_cover_the_unsharded_request_with_no_overlap(
         {"index": 0, "count": 2},
         {"index": 1, "count": 2},
     ]
+    # the shards' results files are eval --shard's: tau2observe merge joins them
+    runs = tmp_path / "green" / "runs"
+    named = [(s.task_id, load_results(runs / f"{s.task_id}.json")) for s in shards]
+    merged = merge_runs(named, order=MOCK_TASKS[:5])
+    unsharded = load_results(runs / f"{whole.task_id}.json")
+    assert sorted((t.task_id, t.trial) for t in merged.trials) == sorted(
+        (t.task_id, t.trial) for t in unsharded.trials
+    )
+    assert merged.summary.pass_hat_k == unsharded.summary.pass_hat_k
 
 
 async def test_cancel_stops_the_trials_not_started_and_returns_what_finished(
