@@ -44,6 +44,7 @@ from evaluator.formats import (
     read_reply,
     render,
 )
+from evaluator.llmobs.run import agent_turn
 from evaluator.results import TurnRecord
 
 if TYPE_CHECKING:
@@ -363,7 +364,10 @@ class Conversation:
                 log.info("%s turn %d -> agent:\n%s", self._label, index, text)
             t0 = time.perf_counter()
             try:
-                exchange = self._exchange(text)
+                # LLM Observability's agent span for the turn (a no-op unless --llmobs).
+                with agent_turn(self._agent_name, index, text) as observed:
+                    exchange = self._exchange(text)
+                    observed.replied(exchange.text)
             except EvaluationError as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 span.set_attribute(error_attributes.ERROR_TYPE, exc.error_type)

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.llmobs import cli as llmobs_cli
 from evaluator.progress import trial_line
 from proxy.errors import UsageError
 
@@ -95,6 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="ask the green agent (tau2observe serve, in this process) for each evaluation, "
         "over A2A, as AgentBeats would; its tasks and runs go to DIR/green",
     )
+    llmobs_cli.add_option(parser)
 
 
 @dataclass(frozen=True)
@@ -189,11 +192,21 @@ class Stopped(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
+    plan = plan_from(args)
+    # Before tau2 is imported: see evaluator.llmobs.session.
+    llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
+    try:
+        return _run(args, plan)
+    finally:
+        if llmobs is not None:
+            llmobs.shutdown()
+
+
+def _run(args: argparse.Namespace, plan: DemoPlan) -> int:
     from rich.console import Console
 
     from evaluator import tau2_adapter
 
-    plan = plan_from(args)
     # a folder's path becomes the name it is registered under, for results and report
     plan = dataclasses.replace(plan, domain=tau2_adapter.use_domain(plan.domain))
     for name in ("httpx", "a2a", "aiohttp.access", "uvicorn", "uvicorn.error"):
@@ -280,7 +293,15 @@ def demo_telemetry(output: Path) -> Telemetry:
     metrics = PeriodicExportingMetricReader(
         OtlpJsonFileMetricExporter(output / METRICS_FILE), export_interval_millis=60_000
     )
-    settings = TelemetrySettings.from_env("tau2observe-evaluator", trace_file=output / TRACES_FILE)
+    from evaluator.llmobs import ingestion, session
+
+    settings = TelemetrySettings.from_env(
+        "tau2observe-evaluator",
+        trace_file=output / TRACES_FILE,
+        extra_resource_attributes=ingestion.resource_attributes(
+            session.current() is not None, os.environ
+        ),
+    )
     return build_telemetry(settings, extra_metric_readers=[metrics])
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.llmobs import cli as llmobs_cli
 from proxy.conventions import ALIASES, NAMES
 from proxy.errors import UsageError
 
@@ -232,6 +233,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--quiet", action="store_true", help="no progress (a bar, or a line per trial)"
     )
+    llmobs_cli.add_option(out)
 
 
 def _user_llm_args(text: str) -> dict[str, Any]:
@@ -331,13 +333,23 @@ def executor_factory(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     config = check_usage(args)
     executor = executor_factory(args)
+    # Before tau2 (and litellm) are imported: see evaluator.llmobs.session.
+    llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
+    try:
+        return _run(args, config, executor, llmobs is not None)
+    finally:
+        if llmobs is not None:
+            llmobs.shutdown()
 
+
+def _run(args: argparse.Namespace, config: Any, executor: Any, llmobs_on: bool) -> int:
     from rich.console import Console
 
     from evaluator import tau2_adapter
     from evaluator.config import default_results_path
     from evaluator.errors import EvaluationError
     from evaluator.llm_check import check_llm
+    from evaluator.llmobs.ingestion import resource_attributes
     from evaluator.progress import TrialProgress
     from evaluator.results import load_results
     from evaluator.runner import Resume, check_resumable, run_evaluation
@@ -359,7 +371,11 @@ def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     err = Console(stderr=True)
     telemetry = build_telemetry(
-        TelemetrySettings.from_env("tau2observe-evaluator", trace_file=args.trace_file)
+        TelemetrySettings.from_env(
+            "tau2observe-evaluator",
+            trace_file=args.trace_file,
+            extra_resource_attributes=resource_attributes(llmobs_on, os.environ),
+        )
     )
     progress = TrialProgress(err, quiet=args.quiet, label=f"{config.domain} trials")
     chosen: list[Path] = []

@@ -26,6 +26,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from evaluator.attributes import ATTR_ATTEMPT, ATTR_RUN_ID
 from evaluator.config import EvalConfig, identity_differences
 from evaluator.event_loop import BackgroundLoop
 from evaluator.executors import ExecutionPlan, ExecutorFactory, LocalExecutor, Unit
+from evaluator.genai.run import GenAIRun
 from evaluator.results import (
     NOT_RUN,
     NOT_SCORED,
@@ -177,12 +179,16 @@ def run_evaluation(
             num_trials=config.num_trials,
         )
         interrupted = False
+        # GenAI: chat spans, evaluations, and LLM Observability when enabled.
+        genai = GenAIRun.start(
+            telemetry, run_id=run_id, domain=config.domain, agent=session.agent_name
+        )
         try:
             record.save(RUNNING)
             if on_start is not None:
                 on_start(len(todo), len(kept))
             trial_runner = _TrialRunner(
-                config, session, loop, tracer, surface, user, adapter.run_trial, run_id
+                config, session, loop, tracer, surface, user, adapter.run_trial, run_id, genai
             )
             labels = _Labels(config.domain, session.agent_name, run_id)
 
@@ -207,6 +213,7 @@ def run_evaluation(
             finally:
                 final = record.finish(interrupted=interrupted)
     metrics.record_run(config.domain, session.agent_name, final.summary, run_id)
+    genai.finish(final.summary)
     return final
 
 
@@ -458,6 +465,7 @@ class _TrialRunner:
         user: UserSpec,
         run_trial: Callable[..., TrialRun],
         run_id: str,
+        genai: GenAIRun | None = None,
     ) -> None:
         self._config = config
         self._session = session
@@ -467,6 +475,7 @@ class _TrialRunner:
         self._user = user
         self._run_trial = run_trial
         self._run_id = run_id
+        self._genai = genai
 
     def run(
         self, task: Tau2Task, trial: int, seed: int, parent: Context | None = None
@@ -516,15 +525,16 @@ class _TrialRunner:
             run: TrialRun | None = None
             crash: Exception | None = None
             try:
-                run = self._run_trial(
-                    config.domain,
-                    task,
-                    conversation.turn,
-                    self._user,
-                    seed=seed,
-                    max_steps=config.max_steps,
-                    max_errors=config.max_errors,
-                )
+                with self._genai.trial(task.id, trial) if self._genai else nullcontext():
+                    run = self._run_trial(
+                        config.domain,
+                        task,
+                        conversation.turn,
+                        self._user,
+                        seed=seed,
+                        max_steps=config.max_steps,
+                        max_errors=config.max_errors,
+                    )
             except Exception as exc:  # a trial never takes the run down
                 crash = exc
             finally:
@@ -543,6 +553,8 @@ class _TrialRunner:
                 attempts=attempt,
             )
             root.set_attributes(outcome_attributes(result))
+            if self._genai is not None:
+                self._genai.trial_finished(root, result)
             if not result.success:
                 why = result.error or summary.cause_label(summary.primary_cause(result) or "")
                 root.set_status(Status(StatusCode.ERROR, why))

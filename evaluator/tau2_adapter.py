@@ -102,6 +102,17 @@ def quiet_logs(level: str | None = "ERROR") -> None:
     _loguru.add(sys.stderr, level=level)
 
 
+def route_user_llm_calls(completion: Callable[..., Any]) -> None:
+    """Send the user simulator's litellm calls through ``completion``.
+
+    tau2 binds ``litellm.completion`` into ``tau2.utils.llm_utils`` at import and offers
+    no hook of its own, so this rebinds that one name (idempotent).
+    """
+    import tau2.utils.llm_utils as llm_utils
+
+    llm_utils.completion = completion
+
+
 def domains() -> list[str]:
     """The domains tau2 has registered so far (its own, and folders loaded already)."""
     return list(registry.get_info().domains)

@@ -3,7 +3,9 @@
 The rule, applied to a *name* (a query parameter, a JSON field, a ``key: value`` label):
 percent-decode it (twice over, so ``t%256Fken`` is caught too), lower-case it, and treat
 it as secret when it contains any of :data:`SECRET_WORDS` anywhere, e.g. ``access_token``,
-``X-Amz-Credential``, ``client_secret``, ``oauth_code``, ``PWD``. Users add words with
+``X-Amz-Credential``, ``client_secret``, ``oauth_code``, ``PWD``, or one of the short
+:data:`SECRET_SEGMENTS` as a whole segment (``sid``, ``url_sig``; not ``sidecar`` or
+``design``, which a substring rule would blank out of every log line). Users add words with
 ``--redact-name``. Query strings split on ``&`` and ``;``; a secret parameter keeps its
 name and loses its value (``api_key=REDACTED``). Over-redaction (``monkey=`` contains
 ``key``) is the accepted price of a rule that never misses a variant.
@@ -37,14 +39,15 @@ SECRET_WORDS: tuple[str, ...] = (
     "auth",  # authorization, oauth, auth_token
     "credential",
     "signature",
-    "sig",
     "session",
+    "sessid",  # PHPSESSID
     "cookie",
     "code",  # OAuth authorization codes
     "jwt",
     "bearer",
-    "sid",
 )
+# Too short to match inside a word: secret only as a whole segment of the name.
+SECRET_SEGMENTS: tuple[str, ...] = ("sid", "sig")
 
 _QUERY_SEPARATOR = re.compile(r"([&;])")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -92,7 +95,8 @@ class Redactor:
 
     @cached_property
     def _name_pattern(self) -> re.Pattern[str]:
-        return re.compile("|".join(re.escape(w) for w in self.words))
+        segments = [rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" for w in SECRET_SEGMENTS]
+        return re.compile("|".join([*(re.escape(w) for w in self.words), *segments]))
 
     # --- names -----------------------------------------------------------------------
     def is_secret_name(self, name: str) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evaluator.llmobs import cli as llmobs_cli
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -97,6 +100,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(repeatable; default: mock, airline, retail, telecom, vacation_rental and the "
         "domains on TAU2OBSERVE_DOMAINS)",
     )
+    parser.add_argument(
+        "--trace-file",
+        type=Path,
+        metavar="PATH",
+        help="write the llm agent's GenAI chat spans here too (OTLP JSON lines); they also "
+        "leave through OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    )
+    llmobs_cli.add_option(parser)
 
 
 def parse_llm_args(raw: str) -> dict[str, Any]:
@@ -133,20 +144,45 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    if settings.kind == "llm":
-        from evaluator.llm_check import check_llm
-
-        check_llm(settings.model, settings.llm_args, option="--model")
     # tau2 logs through loguru, at DEBUG by default: errors only, as in eval, unless
     # --log-level DEBUG asks for everything. Set before anything imports tau2.
     from loguru import logger
 
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.log_level == "DEBUG" else "ERROR")
-    from evaluator.agents.server import serve_forever
-
+    # Before litellm (and tau2) are imported: see evaluator.llmobs.session.
+    llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
     try:
-        serve_forever(settings)
+        if settings.kind == "llm":  # refuse to serve a model that cannot answer
+            from evaluator.llm_check import check_llm
+
+            check_llm(settings.model, settings.llm_args, option="--model")
+        return _serve(args, settings, llmobs is not None)
+    finally:
+        if llmobs is not None:
+            llmobs.shutdown()
+
+
+def _serve(args: argparse.Namespace, settings: AgentSettings, llmobs_on: bool) -> int:
+    from evaluator.agents.server import serve_forever
+    from evaluator.genai.instrument import ChatInstrumentation, ContentCapture
+    from evaluator.llmobs.ingestion import resource_attributes
+    from proxy.telemetry import TelemetrySettings, build_telemetry
+
+    telemetry = build_telemetry(
+        TelemetrySettings.from_env(
+            "tau2observe-agent",
+            trace_file=args.trace_file,
+            extra_resource_attributes=resource_attributes(llmobs_on, os.environ),
+        )
+    )
+    chat = ChatInstrumentation(
+        telemetry.tracer_provider, telemetry.meter_provider, ContentCapture.from_env()
+    )
+    try:
+        serve_forever(settings, chat)
     except ValueError as exc:  # an unknown --task-set, found while loading tau2
         raise UsageError(str(exc)) from exc
+    finally:
+        telemetry.shutdown()
     return 0

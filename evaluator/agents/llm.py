@@ -19,6 +19,7 @@ from typing import Any
 from evaluator.agents.contexts import ContextBook
 from evaluator.agents.scripted import DEFAULT_MAX_CONTEXTS, NO_TEXT_REPLY
 from evaluator.agents.wire import parse_opening
+from evaluator.genai.instrument import ATTR_LLM_ROLE, ROLE_AGENT, ChatInstrumentation
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,14 @@ class LlmAgent:
         model: str,
         llm_args: Mapping[str, Any] | None = None,
         max_contexts: int = DEFAULT_MAX_CONTEXTS,
+        *,
+        chat: ChatInstrumentation | None = None,
+        name: str = "tau2observe-llm",
     ) -> None:
         self.model = model
         self.llm_args = dict(llm_args or {})
+        self.chat = chat
+        self.name = name
         self.contexts: ContextBook[list[Message]] = ContextBook(max_contexts)
 
     async def reply(self, context_id: str, text: str) -> str:
@@ -77,6 +83,17 @@ class LlmAgent:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm
 
-        response = await litellm.acompletion(model=self.model, messages=messages, **self.llm_args)
+        if self.chat is None:
+            response = await litellm.acompletion(
+                model=self.model, messages=messages, **self.llm_args
+            )
+        else:  # a GenAI chat span in the caller's trace, with the client metrics
+            response = await self.chat.acomplete(
+                litellm.acompletion,
+                {"gen_ai.agent.name": self.name, ATTR_LLM_ROLE: ROLE_AGENT},
+                model=self.model,
+                messages=messages,
+                **self.llm_args,
+            )
         content = response.choices[0].message.content
         return content if isinstance(content, str) else ""

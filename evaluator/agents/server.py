@@ -34,10 +34,13 @@ from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part, TaskState
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from starlette.applications import Starlette
 
 from evaluator.agents.scripted import DEFAULT_MAX_CONTEXTS, ConversationalAgent
 from evaluator.agents.tau2_tasks import DEFAULT_TASK_SETS
+from evaluator.genai.instrument import ChatInstrumentation
 from proxy.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -106,14 +109,23 @@ class AgentSettings:
         return self.name or f"tau2observe-{self.kind}"
 
 
-def build_agent(settings: AgentSettings) -> ConversationalAgent:
-    """The conversational core of the agent ``settings.kind`` (no server)."""
+def build_agent(
+    settings: AgentSettings, chat: ChatInstrumentation | None = None
+) -> ConversationalAgent:
+    """The conversational core of the agent ``settings.kind`` (no server); ``chat``
+    traces the ``llm`` agent's model calls as GenAI spans."""
     settings.validate()
     if settings.kind == "llm":
         from evaluator.agents.llm import LlmAgent
 
         assert settings.model is not None  # validate() checked it
-        return LlmAgent(settings.model, settings.llm_args, settings.max_contexts)
+        return LlmAgent(
+            settings.model,
+            settings.llm_args,
+            settings.max_contexts,
+            chat=chat,
+            name=settings.agent_name,
+        )
     if settings.kind == "oracle":
         from evaluator.agents.oracle import OracleAgent
 
@@ -175,6 +187,12 @@ def describe_parts(context: RequestContext) -> str:
     return "parts: " + ", ".join(kinds)
 
 
+def _headers(context: RequestContext) -> dict[str, str]:
+    state = context.call_context.state if context.call_context is not None else {}
+    headers = state.get("headers")
+    return dict(headers) if isinstance(headers, Mapping) else {}
+
+
 class ReplyingExecutor(AgentExecutor):
     """Runs one agent turn per request and answers in the configured A2A pattern."""
 
@@ -187,7 +205,12 @@ class ReplyingExecutor(AgentExecutor):
         text = context.get_user_input()
         if not text.strip():
             log.info("context %s: message without text (%s)", context_id, describe_parts(context))
-        answer = await self.agent.reply(context_id, text)
+        # Continue the caller's trace (W3C traceparent), for the spans the agent makes.
+        token = otel_context.attach(propagate.extract(_headers(context)))
+        try:
+            answer = await self.agent.reply(context_id, text)
+        finally:
+            otel_context.detach(token)
         if self.pattern == "message":
             await event_queue.enqueue_event(new_text_message(answer, context_id=context_id))
             return
@@ -335,12 +358,12 @@ def serve_in_thread(settings: AgentSettings, *, warm_up: bool = True) -> Iterato
         thread.join()
 
 
-def serve_forever(settings: AgentSettings) -> None:
+def serve_forever(settings: AgentSettings, chat: ChatInstrumentation | None = None) -> None:
     """Run the agent in the foreground until SIGINT/SIGTERM (``tau2observe agent``)."""
     import uvicorn
 
     settings.validate()
-    agent = build_agent(settings)
+    agent = build_agent(settings, chat)
     asyncio.run(_warm_up(agent))
     sock = _bind(settings.host, settings.port)
     url = _public_url(settings, sock.getsockname()[1])

@@ -163,3 +163,14 @@ def test_install_puts_one_filter_on_each_root_handler_and_updates_it() -> None:
         assert stream.getvalue().strip() == "tenant=REDACTED token=REDACTED"
     finally:
         root.removeHandler(handler)
+
+
+def test_short_words_are_secret_only_as_whole_segments() -> None:
+    """``sid`` and ``sig`` inside a word (the sidecar, a design) are not credentials: a
+    substring rule blanked out half of the sidecar's own log lines."""
+    rule = Redactor()
+    assert rule.text("routed by the sidecar: http://a:1/") == "routed by the sidecar: http://a:1/"
+    assert rule.text("design: plain") == "design: plain"
+    assert rule.text("sid=abc123 url_sig: xyz") == "sid=REDACTED url_sig: REDACTED"
+    assert rule.is_secret_name("PHPSESSID")
+    assert not rule.is_secret_name("sidecar")
