@@ -17,6 +17,8 @@ from proxy.cli import add_log_level, run_command
 COMMANDS: dict[str, str] = {
     "proxy": "proxy.cli",
     "eval": "evaluator.eval_cli",
+    "serve": "evaluator.green.cli",
+    "scenario": "evaluator.green.scenario",
     "agent": "evaluator.agents.cli",
     "dashboards": "evaluator.dashboards.cli",
     "metrics": "evaluator.push.cli",

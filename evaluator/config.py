@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.formats import MESSAGE_FORMAT_CHOICES, MessageFormat, message_format_named
+from evaluator.shards import check_shard
 from proxy.errors import SettingsError
 
 ProxyMode = Literal["in-process", "url", "none"]
@@ -34,6 +35,7 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "task_split",
     "task_ids",
     "num_tasks",
+    "shard",
     "num_trials",
     "seed",
     "max_steps",
@@ -86,6 +88,7 @@ class EvalConfig:
     proxy_url: str | None = None
     max_retries: int = DEFAULT_MAX_RETRIES  # evaluator-side failures, per trial
     stop_after_unreachable: int = DEFAULT_STOP_AFTER_UNREACHABLE  # 0: never stop early
+    shard: tuple[int, int] | None = None  # (index, count) of the selected tasks; shards.py
 
     def __post_init__(self) -> None:
         if not self.agent_endpoint.startswith(("http://", "https://")):
@@ -108,6 +111,8 @@ class EvalConfig:
                 raise SettingsError(name, value, "must be 0 or more")
         if self.num_tasks is not None and self.num_tasks < 1:
             raise SettingsError("--num-tasks", self.num_tasks, "must be at least 1")
+        if self.shard is not None:
+            check_shard(*self.shard)
         if self.agent_timeout_s <= 0:
             raise SettingsError("--agent-a2a-timeout", self.agent_timeout_s, "must be positive")
         if self.message_format not in MESSAGE_FORMAT_CHOICES:
@@ -135,6 +140,7 @@ class EvalConfig:
             "task_ids": list(self.task_ids),
             "task_set": self.task_set,
             "task_split": self.task_split,
+            "shard": list(self.shard) if self.shard is not None else None,
             "num_trials": self.num_trials,
             "max_concurrency": self.max_concurrency,
             "seed": self.seed,

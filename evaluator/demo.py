@@ -91,6 +91,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="trials at once per agent (default: %(default)s)",
     )
     parser.add_argument("--output", type=Path, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--via-green",
+        action="store_true",
+        help="ask the green agent (tau2observe serve, in this process) for each evaluation, "
+        "over A2A, as AgentBeats would; its tasks and runs go to DIR/green",
+    )
     llmobs_cli.add_option(parser)
 
 
@@ -102,6 +108,7 @@ class DemoPlan:
     kinds: tuple[str, ...]
     max_concurrency: int
     output: Path
+    via_green: bool = False
 
 
 def plan_from(args: argparse.Namespace, now: datetime | None = None) -> DemoPlan:
@@ -123,7 +130,13 @@ def plan_from(args: argparse.Namespace, now: datetime | None = None) -> DemoPlan
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output}: exists and is not a folder")
     return DemoPlan(
-        args.domain, args.num_tasks, args.num_trials, kinds, args.max_concurrency, output
+        args.domain,
+        args.num_tasks,
+        args.num_trials,
+        kinds,
+        args.max_concurrency,
+        output,
+        getattr(args, "via_green", False),
     )
 
 
@@ -237,7 +250,12 @@ def run_demo(plan: DemoPlan, err: Console, out: Console, stop: threading.Event) 
     started = time.perf_counter()
     try:
         with demo_services(plan, telemetry, err) as endpoints:
-            results = evaluate_all(plan, telemetry, endpoints, err, stop)
+            if plan.via_green:
+                from evaluator.green.via import evaluate_via_green
+
+                results = evaluate_via_green(plan, telemetry, endpoints.agents, err)
+            else:
+                results = evaluate_all(plan, telemetry, endpoints, err, stop)
     except EvaluationError as exc:
         err.print(f"demo: error: {exc}", highlight=False, markup=False)
         return 1

@@ -115,6 +115,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "small, full (telecom)",
     )
     what.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run shard I of N (0-based, as AgentBeats' shard_index/num_shards): task i of "
+        "the selected tasks goes to shard i %% N, with all its trials",
+    )
+    what.add_argument(
         "--num-trials", type=int, default=1, metavar="K", help="trials per task (default: 1)"
     )
     what.add_argument(
@@ -256,6 +262,8 @@ def build_config(args: argparse.Namespace) -> Any:
 
     if args.user == "llm" and not args.user_llm:
         raise UsageError("--user llm needs --user-llm MODEL (a litellm model string)")
+    from evaluator.shards import parse_shard
+
     mode: ProxyMode = "none" if args.no_proxy else ("url" if args.proxy_url else "in-process")
     return EvalConfig(
         domain=domain_name(args.domain),
@@ -282,6 +290,7 @@ def build_config(args: argparse.Namespace) -> Any:
         task_split=args.task_split_name,
         max_retries=args.max_retries,
         stop_after_unreachable=args.stop_after_unreachable,
+        shard=parse_shard(args.shard) if args.shard else None,
     )
 
 
@@ -445,6 +454,15 @@ def selection_notes(config: Any) -> list[str]:
         notes.append(
             f"--num-tasks {config.num_tasks}: only {len(everything)} tasks are selected; "
             f"running {len(everything)}"
+        )
+    if config.shard is not None:
+        from evaluator.shards import shard_of
+
+        selected = everything[: config.num_tasks] if config.num_tasks else everything
+        index, count = config.shard
+        notes.append(
+            f"--shard {index}/{count} runs {len(shard_of(selected, index, count))} of the "
+            f"{len(selected)} selected tasks"
         )
     return notes
 

@@ -58,6 +58,7 @@ from evaluator.results import (
     UserRecord,
     save_results,
 )
+from evaluator.shards import shard_of
 from evaluator.telemetry import (
     TASK_SPAN_PREFIX,
     TRACER_NAME,
@@ -131,11 +132,13 @@ def run_evaluation(
     resume: Resume | None = None,
     run_id: str | None = None,
     executor: ExecutorFactory | None = None,
+    parent: Context | None = None,
 ) -> RunResult:
     """Run (or continue) an evaluation; ``on_start(to_run, already_done)`` and ``on_trial``
     report progress. ``results_path`` may be a function of the agent's name. ``executor``
     runs the units (default: :class:`~evaluator.executors.LocalExecutor`). A Ctrl-C (or a
-    callback raising) leaves an ``interrupted`` file."""
+    callback raising) leaves an ``interrupted`` file. With ``parent`` (a requester's trace,
+    as the green agent continues it) every trial's span is its child rather than a root."""
     from evaluator import tau2_adapter as adapter
 
     tasks = adapter.load_tasks(
@@ -145,6 +148,8 @@ def run_evaluation(
         task_set=config.task_set,
         task_split=config.task_split,
     )
+    if config.shard is not None:
+        tasks = shard_of(tasks, *config.shard)
     surface = adapter.domain_surface(config.domain)
     user = adapter.UserSpec(
         kind=config.user, model=config.user_llm, llm_args=dict(config.user_llm_args)
@@ -196,7 +201,7 @@ def run_evaluation(
             plan = ExecutionPlan(
                 config=config,
                 run_id=run_id,
-                run_here=lambda u: trial_runner.run(by_id[u.task_id], u.trial, u.seed),
+                run_here=lambda u: trial_runner.run(by_id[u.task_id], u.trial, u.seed, parent),
             )
             (executor or LocalExecutor)(plan).run(todo, finished)
         except BaseException:
@@ -319,14 +324,16 @@ class RunIdStamp(SpanProcessor):
     evaluator, its HTTP client, the in-process sidecar): one run is one filter.
 
     One per tracer provider (runs may share one, as the demo's do); each trial binds its
-    trace id to its run while it runs.
+    trace id to its run while it runs. Trials that continue one requester's trace share
+    its id, so bindings are counted.
     """
 
     _installed: ClassVar[weakref.WeakKeyDictionary[Any, RunIdStamp]] = weakref.WeakKeyDictionary()
     _install_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
-        self._runs: dict[int, str] = {}
+        self._runs: dict[int, tuple[str, int]] = {}  # trace id -> (run id, trials bound)
+        self._lock = threading.Lock()
 
     @classmethod
     def on(cls, provider: Any) -> RunIdStamp | None:
@@ -341,15 +348,20 @@ class RunIdStamp(SpanProcessor):
             return stamp
 
     def bind(self, trace_id: int, run_id: str) -> None:
-        self._runs[trace_id] = run_id
+        with self._lock:
+            _, count = self._runs.get(trace_id, (run_id, 0))
+            self._runs[trace_id] = (run_id, count + 1)
 
     def unbind(self, trace_id: int) -> None:
-        self._runs.pop(trace_id, None)
+        with self._lock:
+            run_id, count = self._runs.pop(trace_id, ("", 0))
+            if count > 1:
+                self._runs[trace_id] = (run_id, count - 1)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        run_id = self._runs.get(span.get_span_context().trace_id)
-        if run_id is not None:
-            span.set_attribute(ATTR_RUN_ID, run_id)
+        bound = self._runs.get(span.get_span_context().trace_id)
+        if bound is not None:
+            span.set_attribute(ATTR_RUN_ID, bound[0])
 
     def on_end(self, span: ReadableSpan) -> None:
         """Nothing to do once the span ends."""

@@ -41,6 +41,8 @@ def oracle() -> Iterator[RunningAgent]:
         (["--retry-failed"], "--retry-failed continues a run: use it with --resume"),
         (["--resume"], "--resume continues the results file named by --save-to"),
         (["--resume", "--save-to", "/nonexistent/r.json"], "does not exist"),
+        (["--shard", "2/2"], "--shard='2/2': the shard index is 0-based: use 0 to 1"),
+        (["--shard", "1"], "--shard='1': write INDEX/COUNT"),
         (["--domain", "airlin"], "--domain 'airlin': unknown domain"),
         (
             ["--ray-address", "auto"],
@@ -115,6 +117,41 @@ def test_a_task_split_and_the_notes_about_the_selection(
     result = load_results(path)
     assert result.config["task_split"] == "test"
     assert [t.task_id for t in result.trials] == ["6"]
+
+
+def test_two_shards_cover_the_selected_tasks_once_each_and_the_file_records_its_shard(
+    oracle: RunningAgent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[list[str]] = []
+    for index in (0, 1):
+        path = tmp_path / f"shard-{index}.json"
+        code = main(["eval", "--domain", "mock", "--agent-a2a-endpoint", oracle.url,
+                     "--num-tasks", "5", "--num-trials", "2", "--shard", f"{index}/2",
+                     "--save-to", str(path), "--quiet"])  # fmt: skip
+        assert code == 0
+        result = load_results(path)
+        assert result.config["shard"] == [index, 2]
+        ids = [t.task_id for t in result.tasks]
+        ran.append(ids)
+        # every trial of a task stays in its shard
+        assert sorted(t.task_id for t in result.trials) == sorted(ids * 2)
+    assert "--shard 0/2 runs 3 of the 5 selected tasks" in capsys.readouterr().err
+    selected = ["create_task_1", "create_task_1_with_env_assertions", "create_task_1_nl_eval",
+                "update_task_1", "update_task_with_message_history"]  # fmt: skip
+    assert ran == [selected[0::2], selected[1::2]]
+
+
+def test_a_resumed_run_must_be_the_same_shard(
+    oracle: RunningAgent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.json"
+    base = ["eval", "--domain", "mock", "--agent-a2a-endpoint", oracle.url, "--num-tasks", "2",
+            "--save-to", str(path), "--quiet"]  # fmt: skip
+    assert main([*base, "--shard", "0/2"]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--shard", "1/2", "--resume"])
+    assert exit_.value.code == 2
+    assert "shard: [0, 2] -> [1, 2]" in capsys.readouterr().err
 
 
 def test_an_unknown_split_names_the_splits(
