@@ -50,6 +50,7 @@ from proxy.jsonrpc import ResultView, load_json
 from proxy.recorder import Recorder, Turn, access_log
 from proxy.settings import ProxySettings, Route, open_file_limit
 from proxy.sse import SseReader
+from proxy.tasks import spawn
 from proxy.telemetry import Telemetry
 
 log = logging.getLogger("tau2observe.proxy")
@@ -89,7 +90,7 @@ class Forwarder:
             cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the client, not to us
             timeout=self._timeout,
         )
-        sweeper = asyncio.create_task(self._sweep_conversations(), name="conversation-sweeper")
+        sweeper = spawn(self._sweep_conversations(), name="conversation-sweeper")
         try:
             yield
         finally:

@@ -42,6 +42,7 @@ from evaluator.agents.scripted import DEFAULT_MAX_CONTEXTS, ConversationalAgent
 from evaluator.agents.tau2_tasks import DEFAULT_TASK_SETS
 from evaluator.genai.instrument import ChatInstrumentation
 from proxy.errors import SettingsError
+from proxy.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ async def serve_in_background(
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]), name=f"agent-{settings.kind}")
+    serving = spawn(server.serve(sockets=[sock]), name=f"agent-{settings.kind}")
     try:
         while not server.started:
             if serving.done():

@@ -59,6 +59,7 @@ from evaluator.green.llm_reader import LlmReader
 from evaluator.green.reading import Vocabulary
 from evaluator.green.store import SYSTEM, FileTaskStore
 from proxy.errors import SettingsError
+from proxy.tasks import spawn
 
 if TYPE_CHECKING:
     from proxy.telemetry import Telemetry
@@ -393,7 +394,7 @@ def serve_in_thread(settings: GreenSettings, telemetry: Telemetry) -> Iterator[R
         sock = bind(settings.host, settings.port)
         try:
             server, green = await _serve(settings, telemetry, sock)
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
+            serving = spawn(server.serve(sockets=[sock]), name="green-agent")
             while not server.started:
                 if serving.done():
                     serving.result()

@@ -35,6 +35,12 @@ def test_timeout_cancels_the_coroutine() -> None:
 
 def test_close_is_idempotent_and_safe_unstarted() -> None:
     loop = BackgroundLoop().start()
+    assert loop.run(asyncio.sleep(0, result="ran"), timeout=5) == "ran"
     loop.close()
     loop.close()
-    BackgroundLoop().close()
+    assert not loop._thread.is_alive()  # the loop's thread is gone, not left running
+    assert loop._loop.is_closed()
+    unstarted = BackgroundLoop()
+    unstarted.close()
+    assert unstarted._loop.is_closed()
+    assert not unstarted._thread.is_alive()

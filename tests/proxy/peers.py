@@ -39,6 +39,8 @@ from a2a.types import TaskState as State
 from aiohttp import web
 from starlette.applications import Starlette
 
+from proxy.tasks import spawn
+
 
 class EchoExecutor(AgentExecutor):
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -112,7 +114,7 @@ async def serve_asgi(app_for: Any) -> AsyncIterator[str]:
         app_for(base), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = spawn(server.serve(), name="peer-server")
     while not server.started:
         if task.done():
             task.result()
