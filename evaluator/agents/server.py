@@ -261,14 +261,15 @@ class RunningAgent:
     settings: AgentSettings
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, option: str = "port") -> socket.socket:
+    """A socket listening on ``host:port``; a port in use is a SettingsError on ``option``."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise SettingsError("port", port, f"cannot listen on {host}:{port}: {exc}") from exc
+        raise SettingsError(option, port, f"cannot listen on {host}:{port}: {exc}") from exc
     # listening now, not when uvicorn starts: once the URL is known, connects queue up
     sock.listen(2048)
     return sock
@@ -302,7 +303,7 @@ async def serve_in_background(
     agent = build_agent(settings)
     if warm_up:
         await _warm_up(agent)
-    sock = _bind(settings.host, settings.port)
+    sock = listening_socket(settings.host, settings.port)
     url = _public_url(settings, sock.getsockname()[1])
     config = uvicorn.Config(
         build_agent_app(settings, url, agent),
@@ -366,7 +367,7 @@ def serve_forever(settings: AgentSettings, chat: ChatInstrumentation | None = No
     settings.validate()
     agent = build_agent(settings, chat)
     asyncio.run(_warm_up(agent))
-    sock = _bind(settings.host, settings.port)
+    sock = listening_socket(settings.host, settings.port)
     url = _public_url(settings, sock.getsockname()[1])
     config = uvicorn.Config(
         build_agent_app(settings, url, agent), log_config=None, ws="none", lifespan="off"

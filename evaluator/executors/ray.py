@@ -29,8 +29,8 @@ from opentelemetry import propagate
 
 from evaluator import summary
 from evaluator.errors import EvaluationError
-from evaluator.executors.base import ExecutionPlan, Executor, Unit
-from evaluator.executors.ray_worker import WorkerJob, run_unit, unfinished
+from evaluator.executors.base import ExecutionPlan, Executor, Unit, unfinished
+from evaluator.executors.ray_worker import WorkerJob, run_unit
 from evaluator.executors.streak import UnreachableStreak
 from evaluator.results import NOT_SCORED, TrialResult
 from proxy.errors import UsageError

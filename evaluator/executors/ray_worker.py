@@ -20,15 +20,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opentelemetry import propagate
 
-from evaluator import summary
 from evaluator.errors import EvaluationError
-from evaluator.results import SCORED, RewardRecord, TrialResult
+from evaluator.executors.base import unfinished
+from evaluator.results import SCORED, TrialResult
 
 if TYPE_CHECKING:
     from evaluator.config import EvalConfig
@@ -185,33 +184,3 @@ def this_process() -> WorkerProcess:
 def run_unit(job: WorkerJob, unit: Unit, carrier: Mapping[str, str]) -> TrialResult:
     """The body of the Ray task: synchronous, on this process's own event loop."""
     return this_process().run(job, unit, carrier)
-
-
-def unfinished(unit: Unit, status: str, cause: str, error: str) -> TrialResult:
-    """A trial that never got going: scored 0 (the agent could not be reached) or not
-    scored (the evaluator's side: a lost worker, a crash outside the trial)."""
-    return TrialResult(
-        task_id=unit.task_id,
-        trial=unit.trial,
-        seed=unit.seed,
-        reward=0.0,
-        success=False,
-        termination_reason=summary.AGENT_ERROR,
-        status=status,
-        cause=cause,
-        error=error,
-        reward_detail=RewardRecord(reward=0.0, note=error),
-        turns=0,
-        tool_calls=0,
-        malformed_tool_calls=0,
-        tool_errors=0,
-        duration_s=0.0,
-        mean_turn_duration_s=None,
-        user_cost=0.0,
-        user_input_tokens=0,
-        user_output_tokens=0,
-        context_id=None,
-        trace_id=None,
-        started_at=datetime.now(UTC).isoformat(),
-        attempts=1,
-    )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from evaluator import summary
-from evaluator.results import NOT_RUN, RewardRecord, TrialResult
+from evaluator.executors.base import unfinished
+from evaluator.results import NOT_RUN
 
 if TYPE_CHECKING:
     from evaluator.executors.base import Unit
+    from evaluator.results import TrialResult
 
 
 class UnreachableStreak:
@@ -43,28 +44,4 @@ class UnreachableStreak:
             f"not run: the run stopped after {self._limit} consecutive trials found the "
             "agent unreachable (--stop-after-unreachable)"
         )
-        return TrialResult(
-            task_id=unit.task_id,
-            trial=unit.trial,
-            seed=unit.seed,
-            reward=0.0,
-            success=False,
-            termination_reason=summary.AGENT_ERROR,
-            status=NOT_RUN,
-            cause=summary.CAUSE_NOT_RUN,
-            error=note,
-            reward_detail=RewardRecord(reward=0.0, note=note),
-            turns=0,
-            tool_calls=0,
-            malformed_tool_calls=0,
-            tool_errors=0,
-            duration_s=0.0,
-            mean_turn_duration_s=None,
-            user_cost=0.0,
-            user_input_tokens=0,
-            user_output_tokens=0,
-            context_id=None,
-            trace_id=None,
-            started_at=datetime.now(UTC).isoformat(),
-            attempts=0,
-        )
+        return unfinished(unit, NOT_RUN, summary.CAUSE_NOT_RUN, note, attempts=0)

@@ -52,6 +52,7 @@ from a2a.types import (
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from evaluator.agents.server import listening_socket
 from evaluator.green import outcome
 from evaluator.green.evaluations import Evaluations, EvaluationSettings
 from evaluator.green.executor import GreenExecutor
@@ -348,15 +349,7 @@ async def recover(store: FileTaskStore, runs_dir: Path, reason: str = RESTARTED)
 
 
 def bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise SettingsError("--port", port, f"cannot listen on {host}:{port}: {exc}") from exc
-    sock.listen(512)
-    return sock
+    return listening_socket(host, port, option="--port")
 
 
 def base_url(settings: GreenSettings, port: int) -> str:
