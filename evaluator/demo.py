@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluator.llmobs import cli as llmobs_cli
 from evaluator.progress import trial_line
+from proxy import semconv
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -296,7 +297,7 @@ def demo_telemetry(output: Path) -> Telemetry:
     from evaluator.llmobs import ingestion, session
 
     settings = TelemetrySettings.from_env(
-        "tau2observe-evaluator",
+        semconv.EVALUATOR_SERVICE,
         trace_file=output / TRACES_FILE,
         extra_resource_attributes=ingestion.resource_attributes(
             session.current() is not None, os.environ
@@ -363,7 +364,7 @@ def start_sidecar(
         listen_port=0,
         routes=tuple(Route(name=k, prefix=f"/{k}", upstream=u) for k, u in upstreams.items()),
     )
-    return loop.run(start_proxy(settings, telemetry.sibling("tau2observe-proxy")), timeout=30)
+    return loop.run(start_proxy(settings, telemetry.sibling(semconv.PROXY_SERVICE)), timeout=30)
 
 
 def evaluate_all(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaluator.llmobs import cli as llmobs_cli
+from proxy import semconv
 from proxy.conventions import ALIASES, NAMES
 from proxy.errors import UsageError
 
@@ -372,7 +373,7 @@ def _run(args: argparse.Namespace, config: Any, executor: Any, llmobs_on: bool) 
     err = Console(stderr=True)
     telemetry = build_telemetry(
         TelemetrySettings.from_env(
-            "tau2observe-evaluator",
+            semconv.EVALUATOR_SERVICE,
             trace_file=args.trace_file,
             extra_resource_attributes=resource_attributes(llmobs_on, os.environ),
         )

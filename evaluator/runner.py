@@ -66,6 +66,7 @@ from evaluator.telemetry import (
     outcome_attributes,
     task_span_attributes,
 )
+from proxy import semconv
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -430,7 +431,7 @@ def route_name(agent_name: str) -> str:
     return cleaned or "agent"
 
 
-PROXY_SERVICE_NAME = "tau2observe-proxy"
+PROXY_SERVICE_NAME = semconv.PROXY_SERVICE
 
 
 async def _start_proxy(route_name: str, upstream: str, telemetry: Telemetry) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from proxy import semconv
 from proxy.errors import SettingsError, UsageError
 from proxy.redact import SECRET_WORDS, Redactor, install_log_redaction
 from proxy.server import start_proxy
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1 and port == 0:
             raise SettingsError("--listen", args.listen, "--workers needs a fixed port")
         telemetry_settings = TelemetrySettings.from_env(
-            "tau2observe-proxy", trace_file=args.trace_file
+            semconv.PROXY_SERVICE, trace_file=args.trace_file
         )
         install_log_redaction(Redactor.with_names(settings.redact_names))
         telemetry = build_telemetry(telemetry_settings)

@@ -40,6 +40,10 @@ from opentelemetry.semconv.attributes.url_attributes import (
 )
 from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 
+# The two services' OTel service.name defaults (OTEL_SERVICE_NAME overrides them).
+PROXY_SERVICE = "tau2observe-proxy"
+EVALUATOR_SERVICE = "tau2observe-evaluator"
+
 # Draft GenAI A2A conventions (semantic-conventions-genai, docs/gen-ai/a2a.md).
 A2A_METHOD_NAME = "a2a.method.name"
 A2A_PROTOCOL_VERSION = "a2a.protocol.version"
@@ -93,6 +97,7 @@ STREAM_EVENT_CHARS = "a2a.stream.event.chars"
 __all__ = [
     "CLIENT_ADDRESS",
     "ERROR_TYPE",
+    "EVALUATOR_SERVICE",
     "GEN_AI_AGENT_NAME",
     "GEN_AI_CONVERSATION_ID",
     "GEN_AI_INPUT_MESSAGES",
@@ -106,6 +111,7 @@ __all__ = [
     "HTTP_RESPONSE_STATUS_CODE",
     "JSONRPC_PROTOCOL_VERSION",
     "JSONRPC_REQUEST_ID",
+    "PROXY_SERVICE",
     "RPC_METHOD",
     "RPC_RESPONSE_STATUS_CODE",
     "RPC_SYSTEM_NAME",

@@ -28,6 +28,7 @@ from opentelemetry import propagate
 from evaluator.errors import EvaluationError
 from evaluator.executors.base import unfinished
 from evaluator.results import SCORED, TrialResult
+from proxy import semconv
 
 if TYPE_CHECKING:
     from evaluator.config import EvalConfig
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from evaluator.tau2_adapter import Tau2Task
     from proxy.telemetry import Telemetry
 
-SERVICE_NAME = "tau2observe-evaluator"
+SERVICE_NAME = semconv.EVALUATOR_SERVICE
 MAX_SESSIONS = 4  # agent configurations a worker keeps open (evaluations of one driver)
 
 

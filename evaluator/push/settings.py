@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from evaluator.datadog_site import DD_API_KEY, DEFAULT_SITE, DatadogSite
+from proxy import semconv
 from proxy.errors import SettingsError
 
 DD_ENV = "DD_ENV"
 
-EVALUATOR_SERVICE = "tau2observe-evaluator"  # the evaluator's default OTel service.name
+EVALUATOR_SERVICE = semconv.EVALUATOR_SERVICE  # the evaluator's default OTel service.name
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from evaluator import scoring, summary
-from evaluator.report.traces import Span, TraceIndex
+from evaluator.report.traces import TOOL_PROBLEM, TTFE_MS, Span, TraceIndex
 from evaluator.results import (
     NOT_RUN,
     NOT_SCORED,
@@ -387,7 +387,7 @@ def errors_by_method(spans: Iterable[Span]) -> dict[str, int]:
 def time_to_first_event_s(spans: Iterable[Span]) -> list[float]:
     values = []
     for span in spans:
-        ms = span.attributes.get("a2a.proxy.time_to_first_event_ms")
+        ms = span.attributes.get(TTFE_MS)
         if isinstance(ms, int | float):
             values.append(ms / 1000)
     return values
@@ -401,9 +401,9 @@ def tool_call_validity(spans: Iterable[Span]) -> tuple[int, int]:
 
 def tool_call_problems(spans: Iterable[Span]) -> Counter[str]:
     return Counter(
-        str(s.attributes["a2a.proxy.tool_call.problem"])
+        str(s.attributes[TOOL_PROBLEM])
         for s in spans
-        if s.tool_valid is False and "a2a.proxy.tool_call.problem" in s.attributes
+        if s.tool_valid is False and TOOL_PROBLEM in s.attributes
     )
 
 

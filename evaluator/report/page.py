@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from evaluator.report import analysis, charts
+from evaluator.report import analysis, charts, traces
 from evaluator.report.analysis import AgentRun, AgentSummary, TurnView
 from evaluator.report.svg import colour
 from evaluator.report.traces import Span, TraceIndex
@@ -714,7 +714,7 @@ def proxy_meta(span: Span | None) -> str:
     if span is None:
         return '<span class="muted">no sidecar span</span>'
     bits = [f"sidecar {ms(span.duration_s)}", e(span.method)]
-    outcome = span.attributes.get("a2a.proxy.outcome")
+    outcome = span.attributes.get(traces.OUTCOME)
     status = span.attributes.get("http.response.status_code")
     state = f"{outcome or 'ok'}" + (f" (HTTP {status})" if status is not None else "")
     bits.append(f'<span class="pill fail">{e(state)}</span>' if span.failed else e(state))
@@ -723,7 +723,7 @@ def proxy_meta(span: Span | None) -> str:
         label = f"tool {tool or '?'} " + ("well-formed" if span.tool_valid else "malformed")
         css = "pass" if span.tool_valid else "fail"
         bits.append(f'<span class="pill {css}">{e(label)}</span>')
-        problem = span.attributes.get("a2a.proxy.tool_call.problem")
+        problem = span.attributes.get(traces.TOOL_PROBLEM)
         if problem:
             bits.append(e(problem))
     return " · ".join(bits)

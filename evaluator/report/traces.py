@@ -17,22 +17,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proxy import semconv
+
 KIND_SERVER = 2
 KIND_CLIENT = 3
 STATUS_ERROR = 2
 
-# Attribute keys the report reads (the sidecar writes them; see proxy/semconv.py).
-A2A_METHOD = "a2a.method.name"
-AGENT_NAME = "gen_ai.agent.name"
-OUTCOME = "a2a.proxy.outcome"
-HTTP_STATUS = "http.response.status_code"
-ERROR_TYPE = "error.type"
-STREAMING = "a2a.proxy.streaming"
-TTFE_MS = "a2a.proxy.time_to_first_event_ms"
-TOOL_NAME = "gen_ai.tool.name"
-TOOL_VALID = "a2a.proxy.tool_call.valid"
-TOOL_PROBLEM = "a2a.proxy.tool_call.problem"
-TOOL_COUNT = "a2a.proxy.tool_call.count"
+# Attribute keys the report reads: the sidecar's own names, not retyped.
+A2A_METHOD = semconv.A2A_METHOD_NAME
+AGENT_NAME = semconv.GEN_AI_AGENT_NAME
+OUTCOME = semconv.PROXY_OUTCOME
+HTTP_STATUS = semconv.HTTP_RESPONSE_STATUS_CODE
+ERROR_TYPE = semconv.ERROR_TYPE
+STREAMING = semconv.PROXY_STREAMING
+TTFE_MS = semconv.PROXY_TTFE_MS
+TOOL_NAME = semconv.GEN_AI_TOOL_NAME
+TOOL_VALID = semconv.PROXY_TOOL_VALID
+TOOL_PROBLEM = semconv.PROXY_TOOL_PROBLEM
+TOOL_COUNT = semconv.PROXY_TOOL_CALLS
 
 
 class TraceFileError(ValueError):
