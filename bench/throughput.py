@@ -33,16 +33,11 @@ def native(task_ids: list[str], concurrency: int) -> tuple[float, dict[str, floa
     """The oracle's behaviour natively in tau2; (seconds, reward per task)."""
     from tau2.agent.base import LocalAgent
     from tau2.data_model.message import AssistantMessage, ToolCall
-    from tau2.evaluator.evaluator import EvaluationType, evaluate_simulation
-    from tau2.orchestrator.orchestrator import Orchestrator
-    from tau2.registry import registry
 
     from evaluator import tau2_adapter
     from evaluator.agents.oracle import reference_plan
     from evaluator.agents.tau2_tasks import load_domains
     from evaluator.agents.wire import CallTool, SayText
-    from evaluator.scripted_user import ScriptedUserScript
-    from evaluator.tau2_adapter import ScriptedUser
 
     scripts = {t.task_id: t for d in load_domains((DOMAIN,)) for t in d.tasks}
     tasks = {t.id: t for t in tau2_adapter.load_tasks(DOMAIN)}
@@ -76,29 +71,12 @@ def native(task_ids: list[str], concurrency: int) -> tuple[float, dict[str, floa
             pass
 
     def one(task_id: str) -> float:
-        task = tasks[task_id]
-        env = registry.get_env_constructor(DOMAIN)()
-        simulation = Orchestrator(
-            domain=DOMAIN,
-            agent=NativeOracle(env.get_tools(), env.get_policy(), task_id),
-            user=ScriptedUser(ScriptedUserScript(task.instructions, task.user_actions)),
-            environment=env,
-            task=task.raw,
-            max_steps=200,
-            max_errors=10,
-            seed=1,
-        ).run()
-        try:
-            info = evaluate_simulation(
-                simulation=simulation,
-                task=task.raw,
-                evaluation_type=EvaluationType.ALL,
-                solo_mode=False,
-                domain=DOMAIN,
-            )
-        except Exception:  # tau2 records such a sample as failed, reward 0
-            return 0.0
-        return float(info.reward)
+        reward = tau2_adapter.run_native(
+            DOMAIN,
+            tasks[task_id],
+            lambda tools, policy: NativeOracle(tools, policy, task_id),
+        )
+        return 0.0 if reward is None else reward  # tau2 records a failed sample as 0
 
     one(task_ids[0])  # warm-up, untimed: tau2's first environment and evaluation
     t0 = time.perf_counter()

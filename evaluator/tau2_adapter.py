@@ -516,6 +516,43 @@ def run_trial(
     )
 
 
+def run_native(
+    domain: str,
+    task: Tau2Task,
+    agent: Callable[[Any, str], LocalAgent[Any]],
+    *,
+    seed: int = 1,
+    max_steps: int = 200,
+    max_errors: int = 10,
+) -> float | None:
+    """``task`` played natively in tau2, with no A2A in between: ``agent(tools, policy)``
+    (a tau2 agent of ours), the scripted user, tau2's orchestrator and evaluator. The
+    baseline the A2A path is compared with (tests, ``make bench``). None when tau2's
+    evaluator raises, which tau2's own run would record as a failed sample."""
+    env = registry.get_env_constructor(domain)()
+    simulation = Orchestrator(
+        domain=domain,
+        agent=agent(env.get_tools(), env.get_policy()),
+        user=ScriptedUser(ScriptedUserScript(task.instructions, task.user_actions)),
+        environment=env,
+        task=task.raw,
+        max_steps=max_steps,
+        max_errors=max_errors,
+        seed=seed,
+    ).run()
+    try:
+        info = evaluate_simulation(
+            simulation=simulation,
+            task=task.raw,
+            evaluation_type=EvaluationType.ALL,
+            solo_mode=False,
+            domain=domain,
+        )
+    except Exception:
+        return None
+    return float(info.reward)
+
+
 def _history_length(task: Tau2Task) -> int:
     state = task.raw.initial_state
     history = state.message_history if state is not None else None

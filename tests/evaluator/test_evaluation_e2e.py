@@ -225,13 +225,9 @@ def native_noop_rewards(domain: str, task_ids: list[str]) -> dict[str, float]:
     a tool and says what the noop agent says, the same scripted user, tau2's evaluator."""
     from tau2.agent.base import LocalAgent
     from tau2.data_model.message import AssistantMessage
-    from tau2.evaluator.evaluator import EvaluationType, evaluate_simulation
-    from tau2.orchestrator.orchestrator import Orchestrator
-    from tau2.registry import registry
 
     from evaluator.agents.noop import NOOP_REPLY
-    from evaluator.scripted_user import ScriptedUserScript
-    from evaluator.tau2_adapter import ScriptedUser
+    from evaluator.tau2_adapter import run_native
 
     class NativeNoop(LocalAgent):  # type: ignore[misc]
         def get_init_state(self, message_history: Any = None) -> list[Any]:
@@ -246,31 +242,10 @@ def native_noop_rewards(domain: str, task_ids: list[str]) -> dict[str, float]:
     tasks = {t.id: t for t in tau2_tasks(domain)}
     rewards = {}
     for task_id in task_ids:
-        task = tasks[task_id]
-        env = registry.get_env_constructor(domain)()
-        simulation = Orchestrator(
-            domain=domain,
-            agent=NativeNoop(env.get_tools(), env.get_policy()),
-            user=ScriptedUser(ScriptedUserScript(task.instructions, task.user_actions)),
-            environment=env,
-            task=task.raw,
-            max_steps=200,
-            max_errors=10,
-            seed=1,
-        ).run()
-        try:
-            info = evaluate_simulation(
-                simulation=simulation,
-                task=task.raw,
-                evaluation_type=EvaluationType.ALL,
-                solo_mode=False,
-                domain=domain,
-            )
-        except Exception:  # tau2 records such a sample as failed, reward 0
-            rewards[task_id] = 0.0
+        reward = run_native(domain, tasks[task_id], NativeNoop)
+        if reward is None:  # tau2's evaluator raised: tau2 records a failed sample, 0
             failed_natively.add(task_id)
-        else:
-            rewards[task_id] = info.reward
+        rewards[task_id] = 0.0 if reward is None else reward
     return rewards
 
 
