@@ -23,8 +23,8 @@ wings
   domains/     domains from folders; the built-in vacation_rental
   agents/      sample purple agents (oracle, flawed, noop, llm, always-approve/deny)
   green/       the evaluator as an A2A green agent (tau2observe serve, scenario run)
-  llmobs/      LLM Observability: OTel GenAI spans, ddtrace's agentless path
+  genai/       OTel GenAI spans and metrics of every LLM call, rewards as evaluations
   report/      the HTML report
-  dashboards/, push/, datadog_site.py   Datadog: dashboards and monitors as code,
-                                        the direct metrics push
+  datadog/     what talks to Datadog itself (the [datadog] extra): dashboards and
+               monitors as code, the direct metrics push, ddtrace LLM Observability
 """

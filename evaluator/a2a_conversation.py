@@ -27,6 +27,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_span_id
 
+from evaluator.datadog.llmobs.run import agent_turn
 from evaluator.errors import (
     AgentProtocolError,
     AgentReplyError,
@@ -44,7 +45,6 @@ from evaluator.formats import (
     read_reply,
     render,
 )
-from evaluator.llmobs.run import agent_turn
 from evaluator.results import TurnRecord
 
 if TYPE_CHECKING:

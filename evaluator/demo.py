@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluator.llmobs import cli as llmobs_cli
+from evaluator.datadog.llmobs import cli as llmobs_cli
 from evaluator.progress import trial_line
 from proxy import semconv
 from proxy.errors import UsageError
@@ -194,7 +194,7 @@ class Stopped(Exception):
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
-    # Before tau2 is imported: see evaluator.llmobs.session.
+    # Before tau2 is imported: see evaluator.datadog.llmobs.session.
     llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
     try:
         return _run(args, plan)
@@ -294,7 +294,7 @@ def demo_telemetry(output: Path) -> Telemetry:
     metrics = PeriodicExportingMetricReader(
         OtlpJsonFileMetricExporter(output / METRICS_FILE), export_interval_millis=60_000
     )
-    from evaluator.llmobs import ingestion, session
+    from evaluator.datadog.llmobs import ingestion, session
 
     settings = TelemetrySettings.from_env(
         semconv.EVALUATOR_SERVICE,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluator.llmobs import cli as llmobs_cli
+from evaluator.datadog.llmobs import cli as llmobs_cli
 from proxy import semconv
 from proxy.conventions import ALIASES, NAMES
 from proxy.errors import UsageError
@@ -334,7 +334,7 @@ def executor_factory(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     config = check_usage(args)
     executor = executor_factory(args)
-    # Before tau2 (and litellm) are imported: see evaluator.llmobs.session.
+    # Before tau2 (and litellm) are imported: see evaluator.datadog.llmobs.session.
     llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
     try:
         return _run(args, config, executor, llmobs is not None)
@@ -348,9 +348,9 @@ def _run(args: argparse.Namespace, config: Any, executor: Any, llmobs_on: bool) 
 
     from evaluator import tau2_adapter
     from evaluator.config import default_results_path
+    from evaluator.datadog.llmobs.ingestion import resource_attributes
     from evaluator.errors import EvaluationError
     from evaluator.llm_check import check_llm
-    from evaluator.llmobs.ingestion import resource_attributes
     from evaluator.progress import TrialProgress
     from evaluator.results import load_results
     from evaluator.runner import Resume, check_resumable, run_evaluation

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluator.llmobs import cli as llmobs_cli
+from evaluator.datadog.llmobs import cli as llmobs_cli
 from proxy.errors import UsageError
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.log_level == "DEBUG" else "ERROR")
-    # Before litellm (and tau2) are imported: see evaluator.llmobs.session.
+    # Before litellm (and tau2) are imported: see evaluator.datadog.llmobs.session.
     llmobs = llmobs_cli.start_from_args(args, llmobs_cli.DEFAULT_ML_APP)
     try:
         if settings.kind == "llm":  # refuse to serve a model that cannot answer
@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, settings: AgentSettings, llmobs_on: bool) -> int:
     from evaluator.agents.server import serve_forever
+    from evaluator.datadog.llmobs.ingestion import resource_attributes
     from evaluator.genai.instrument import ChatInstrumentation, ContentCapture
-    from evaluator.llmobs.ingestion import resource_attributes
     from proxy.telemetry import TelemetrySettings, build_telemetry
 
     telemetry = build_telemetry(

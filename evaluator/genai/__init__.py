@@ -11,5 +11,5 @@ Module map:
 - :mod:`evaluator.genai.run`: the four calls the runner makes per run.
 
 Vendor-neutral: Datadog's LLM Observability reads these spans as they are; the ddtrace
-path lives in :mod:`evaluator.llmobs`.
+path lives in :mod:`evaluator.datadog.llmobs`.
 """

@@ -10,7 +10,7 @@ result is known, ``finish`` with the run's summary. Between them:
 - the trial's reward and outcome become ``gen_ai.evaluation.result`` events on it
   (:mod:`evaluator.genai.evaluation`);
 - with ddtrace's LLM Observability on (``--llmobs``), the same run also becomes
-  LLM Observability spans and evaluations (:mod:`evaluator.llmobs.run`).
+  LLM Observability spans and evaluations (:mod:`evaluator.datadog.llmobs.run`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from evaluator.genai.instrument import (
 from evaluator.results import RunSummary, TrialResult
 
 if TYPE_CHECKING:
-    from evaluator.llmobs.run import LLMObsRun
+    from evaluator.datadog.llmobs.run import LLMObsRun
     from proxy.telemetry import Telemetry
 
 
@@ -65,7 +65,7 @@ class GenAIRun:
     @classmethod
     def start(cls, telemetry: Telemetry, *, run_id: str, domain: str, agent: str) -> GenAIRun:
         from evaluator import tau2_adapter
-        from evaluator.llmobs import session
+        from evaluator.datadog.llmobs import session
 
         tau2_adapter.route_user_llm_calls(traced_completion)
         chat = ChatInstrumentation(
@@ -73,7 +73,7 @@ class GenAIRun:
         )
         llmobs = None
         if (active := session.current()) is not None:
-            from evaluator.llmobs.run import LLMObsRun
+            from evaluator.datadog.llmobs.run import LLMObsRun
 
             try:
                 llmobs = LLMObsRun(active, run_id, domain, agent)

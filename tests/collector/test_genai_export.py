@@ -24,9 +24,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from evaluator.datadog.llmobs.ingestion import resource_attributes
 from evaluator.genai.evaluation import EVENT_EVALUATION_RESULT, record_trial_evaluations
 from evaluator.genai.instrument import ChatInstrumentation
-from evaluator.llmobs.ingestion import resource_attributes
 from proxy.telemetry import DELTA_TEMPORALITY
 from tests.collector.conftest import RunningCollector, start_collector
 from tests.evaluator.genai.test_evaluation import trial

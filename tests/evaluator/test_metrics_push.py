@@ -22,17 +22,17 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from evaluator.cli import main
+from evaluator.datadog.push.api import DatadogMetricsApi, RetryPolicy, retry_delay
+from evaluator.datadog.push.errors import MetricsApiError
+from evaluator.datadog.push.payloads import Limits, Stamped, batches, stamp, to_series
+from evaluator.datadog.push.settings import PushSettings
+from evaluator.datadog.push.submission import plan_submission, send
 from evaluator.measurements import (
     Measurement,
     all_trial_measurements,
     labels_of,
     run_measurements,
 )
-from evaluator.push.api import DatadogMetricsApi, RetryPolicy, retry_delay
-from evaluator.push.errors import MetricsApiError
-from evaluator.push.payloads import Limits, Stamped, batches, stamp, to_series
-from evaluator.push.settings import PushSettings
-from evaluator.push.submission import plan_submission, send
 from evaluator.results import (
     AgentRecord,
     RewardRecord,
