@@ -25,26 +25,27 @@ from evaluator.attributes import (
     ATTR_TOKEN_TYPE,
 )
 from evaluator.results import ResultsFileError, RunResult, RunSummary, TrialResult
+from proxy import instruments
 
 # What each OTel instrument becomes in Datadog through the collector's exporter:
 # delta counters -> count, gauges -> gauge, histograms -> distribution.
 Kind = Literal["count", "gauge", "distribution"]
 Tags = tuple[tuple[str, str], ...]
 
-TRIALS = "tau2.task.trials"
-REWARD = "tau2.task.reward"
-REWARD_COMPONENT = "tau2.task.reward_component"
-TURNS = "tau2.task.turns"
-DURATION = "tau2.task.duration"
-TURN_DURATION = "tau2.turn.duration"
-TOOL_CALLS = "tau2.task.tool_calls"
-MALFORMED = "tau2.task.tool_calls.malformed"
-TOOL_ERRORS = "tau2.task.tool_errors"
-USER_COST = "tau2.user_simulator.cost"
-USER_TOKENS = "tau2.user_simulator.tokens"
-PASS_HAT_K = "tau2.run.pass_hat_k"  # noqa: S105 (a metric name)
-AVERAGE_REWARD = "tau2.run.average_reward"
-SUCCESS_RATE = "tau2.run.success_rate"
+TRIALS = instruments.TASK_TRIALS.name
+REWARD = instruments.TASK_REWARD.name
+REWARD_COMPONENT = instruments.TASK_REWARD_COMPONENT.name
+TURNS = instruments.TASK_TURNS.name
+DURATION = instruments.TASK_DURATION.name
+TURN_DURATION = instruments.TURN_DURATION.name
+TOOL_CALLS = instruments.TASK_TOOL_CALLS.name
+MALFORMED = instruments.TASK_MALFORMED.name
+TOOL_ERRORS = instruments.TASK_TOOL_ERRORS.name
+USER_COST = instruments.USER_COST.name
+USER_TOKENS = instruments.USER_TOKENS.name
+PASS_HAT_K = instruments.RUN_PASS_HAT_K.name
+AVERAGE_REWARD = instruments.RUN_AVERAGE_REWARD.name
+SUCCESS_RATE = instruments.RUN_SUCCESS_RATE.name
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.metrics import _Gauge as Gauge
 
-from evaluator import measurements as m
 from evaluator.attributes import (
     ATTR_AGENT,
     ATTR_CAUSE,
@@ -32,6 +32,7 @@ from evaluator.attributes import (
 )
 from evaluator.measurements import Measurement, RunLabels, run_measurements, trial_measurements
 from evaluator.results import RunSummary, TrialResult
+from proxy import instruments
 
 METER_NAME = "tau2observe.evaluator"
 TRACER_NAME = "tau2observe.evaluator"
@@ -68,76 +69,14 @@ def outcome_attributes(trial: TrialResult) -> dict[str, Any]:
 
 
 class EvaluatorMetrics:
-    """The instruments of ``dashboards/metrics.yaml`` (source: evaluator)."""
+    """The evaluator's instruments (:mod:`proxy.instruments`, source ``evaluator``)."""
 
     def __init__(self, meter_provider: MeterProvider) -> None:
         meter = meter_provider.get_meter(METER_NAME)
-        self.trials = meter.create_counter(
-            "tau2.task.trials", unit="{trial}", description="Task trials finished."
-        )
-        self.reward = meter.create_histogram(
-            "tau2.task.reward", unit="1", description="Reward of each task trial."
-        )
-        self.reward_component = meter.create_histogram(
-            "tau2.task.reward_component", unit="1", description="Reward breakdown components."
-        )
-        self.turns = meter.create_histogram(
-            "tau2.task.turns", unit="{turn}", description="Agent turns per task trial."
-        )
-        self.duration = meter.create_histogram(
-            "tau2.task.duration", unit="s", description="Wall time of one task trial."
-        )
-        self.turn_duration = meter.create_histogram(
-            "tau2.turn.duration", unit="s", description="Wall time of one agent turn."
-        )
-        self.tool_calls = meter.create_counter(
-            "tau2.task.tool_calls", unit="{call}", description="Tool calls the agent made."
-        )
-        self.malformed = meter.create_counter(
-            "tau2.task.tool_calls.malformed",
-            unit="{call}",
-            description="Replies that looked like a tool call but could not be parsed.",
-        )
-        self.tool_errors = meter.create_counter(
-            "tau2.task.tool_errors",
-            unit="{call}",
-            description="Tool calls the environment rejected.",
-        )
-        self.user_cost = meter.create_counter(
-            "tau2.user_simulator.cost", unit="{USD}", description="User-simulator LLM cost."
-        )
-        self.user_tokens = meter.create_counter(
-            "tau2.user_simulator.tokens", unit="{token}", description="User-simulator LLM tokens."
-        )
-        self.pass_hat_k = meter.create_gauge(
-            "tau2.run.pass_hat_k", unit="1", description="pass^k of the run."
-        )
-        self.average_reward = meter.create_gauge(
-            "tau2.run.average_reward", unit="1", description="Average reward of the run."
-        )
-        self.success_rate = meter.create_gauge(
-            "tau2.run.success_rate", unit="1", description="Share of task trials with reward 1."
-        )
-        self._counters: dict[str, Counter] = {
-            m.TRIALS: self.trials,
-            m.TOOL_CALLS: self.tool_calls,
-            m.MALFORMED: self.malformed,
-            m.TOOL_ERRORS: self.tool_errors,
-            m.USER_COST: self.user_cost,
-            m.USER_TOKENS: self.user_tokens,
-        }
-        self._histograms: dict[str, Histogram] = {
-            m.REWARD: self.reward,
-            m.REWARD_COMPONENT: self.reward_component,
-            m.TURNS: self.turns,
-            m.DURATION: self.duration,
-            m.TURN_DURATION: self.turn_duration,
-        }
-        self._gauges = {
-            m.PASS_HAT_K: self.pass_hat_k,
-            m.AVERAGE_REWARD: self.average_reward,
-            m.SUCCESS_RATE: self.success_rate,
-        }
+        made = {i.name: instruments.create(meter, i) for i in instruments.of("evaluator")}
+        self._counters = {n: i for n, i in made.items() if isinstance(i, Counter)}
+        self._histograms = {n: i for n, i in made.items() if isinstance(i, Histogram)}
+        self._gauges = {n: i for n, i in made.items() if isinstance(i, Gauge)}
 
     def record_trial(
         self,

@@ -24,7 +24,9 @@ nothing from it. The walk of one request::
       telemetry.py     providers, exporters and the OTLP/JSON trace file
       otlp_json.py     spans encoded as they end
       otlp_reach.py    a down OTLP endpoint: one warning, skipped at once
-      semconv.py       attribute keys
+      semconv.py       attribute keys and service names
+      instruments.py   every metric instrument (sidecar, evaluator, GenAI) in one table,
+                       checked against dashboards/metrics.yaml
 
     settings.py, errors.py, cli.py (``tau2observe proxy``, ``python -m proxy``, and the
     command runner every subcommand uses)

@@ -34,7 +34,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from proxy import __version__
+from proxy import __version__, instruments
 from proxy import semconv as sc
 from proxy.conventions import ConventionBook
 from proxy.conversation import Conversation, ConversationTable, end_root
@@ -54,10 +54,6 @@ from proxy.settings import ProxySettings
 _PROPAGATOR = TraceContextTextMapPropagator()
 log = logging.getLogger("tau2observe.proxy")
 access_log = logging.getLogger("tau2observe.proxy.access")
-_DURATION_BUCKETS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1, 2.5, 5, 10, 30, 60, 120, 300,
-)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -89,27 +85,11 @@ class Recorder:
         self.redactor = Redactor.with_names(settings.redact_names)
         self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
         meter = meter_provider.get_meter("tau2observe.proxy", __version__)
-        self._requests = meter.create_counter(
-            "a2a.proxy.requests", unit="{request}", description="A2A exchanges forwarded"
-        )
-        self._duration = meter.create_histogram(
-            "a2a.proxy.request.duration",
-            unit="s",
-            description="Time from request arrival to the end of the response",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self._ttfe = meter.create_histogram(
-            "a2a.proxy.stream.time_to_first_event",
-            unit="s",
-            description="Time from request arrival to the first server-sent event",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self._events = meter.create_counter(
-            "a2a.proxy.stream.events", unit="{event}", description="Server-sent events relayed"
-        )
-        self._tool_calls = meter.create_counter(
-            "a2a.proxy.tool_calls", unit="{call}", description="Tool calls seen in agent replies"
-        )
+        self._requests = instruments.counter(meter, instruments.PROXY_REQUESTS)
+        self._duration = instruments.histogram(meter, instruments.PROXY_DURATION)
+        self._ttfe = instruments.histogram(meter, instruments.PROXY_TIME_TO_FIRST_EVENT)
+        self._events = instruments.counter(meter, instruments.PROXY_STREAM_EVENTS)
+        self._tool_calls = instruments.counter(meter, instruments.PROXY_TOOL_CALLS)
         self.conventions = ConventionBook()
         self.conversations = ConversationTable(
             settings.max_conversations, settings.conversation_idle_s

@@ -29,15 +29,13 @@ from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from evaluator.genai import chat
+from proxy import instruments
 
 # litellm fetches its model price map over the network at import unless told not to
 # (three attempts, seconds each, offline); the local copy prices the calls just as well.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 INSTRUMENTATION_NAME = "tau2observe.genai"
-METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"  # noqa: S105 (a metric name)
-METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
-METRIC_COST = "tau2.llm.cost"
 # Who made the call: the user simulator, or the agent under test (the `llm` sample agent).
 ATTR_LLM_ROLE = "tau2.llm.role"
 ROLE_USER_SIMULATOR = "user_simulator"
@@ -46,9 +44,6 @@ ATTR_DOMAIN = "tau2.domain"  # the evaluation's domain, on the evaluator's calls
 # The GenAI conventions' standard switch for message content in GenAI instrumentations.
 ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 DEFAULT_CONTENT_MAX_CHARS = 4096
-# Bucket boundaries the GenAI conventions recommend for the two client histograms.
-TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48)
 # The attributes the metrics keep (low cardinality: no ids, no content).
 _METRIC_KEYS = (
     gen_ai.GEN_AI_OPERATION_NAME,
@@ -91,21 +86,9 @@ class ChatInstrumentation:
         self._tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME)
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME)
         self.capture = capture or ContentCapture()
-        self._tokens = meter.create_histogram(
-            METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
-        )
-        self._duration = meter.create_histogram(
-            METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
-        self._cost = meter.create_counter(
-            METRIC_COST, unit="{USD}", description="LLM cost as litellm prices it."
-        )
+        self._tokens = instruments.histogram(meter, instruments.GENAI_TOKEN_USAGE)
+        self._duration = instruments.histogram(meter, instruments.GENAI_OPERATION_DURATION)
+        self._cost = instruments.counter(meter, instruments.LLM_COST)
 
     def complete(
         self, call: Callable[..., Any], context: Mapping[str, Any], /, **kwargs: Any
