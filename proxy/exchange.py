@@ -1,7 +1,9 @@
 """One A2A exchange as the sidecar saw it, and the span attributes it yields.
 
-The server module fills an :class:`Exchange` while bytes flow; everything here is pure:
-deciding the method, version, outcome and attributes from what was seen. Credentials
+An :class:`Exchange` is made of parts with one writer each: the :class:`Arrival` (the
+listener, frozen), the :class:`Delivery` (the server, as bytes move), what the request and
+response said (the readers below), the card rewrite, the tool lens and the guard's note.
+Everything here is pure: the method, version, outcome and attributes from what was seen. Credentials
 never enter an exchange: only an allow-list of request headers is kept, and what could
 carry one (query, URLs, error text, captured content) goes through :mod:`proxy.redact`.
 Every attribute value is clipped to ``ATTRIBUTE_LIMIT``.
@@ -34,7 +36,7 @@ from proxy.redact import ATTRIBUTE_LIMIT, DEFAULT, REDACTED, Redactor, clip, pri
 from proxy.settings import Route
 from proxy.toollens import Reply, parse_reply
 
-__all__ = ["ATTRIBUTE_LIMIT", "REDACTED", "Exchange", "clip"]
+__all__ = ["ATTRIBUTE_LIMIT", "REDACTED", "Arrival", "CardRewrite", "Delivery", "Exchange", "clip"]
 VERSION_LIMIT = 64  # a version is a few characters; a longer header is clipped hard
 
 
@@ -92,8 +94,10 @@ class ResponseSummary:
         return "\n".join(self.texts)[:TEXT_LIMIT] if self.texts else None
 
 
-@dataclass(slots=True)
-class Exchange:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """The request as the listener saw it, before a byte of its body; never changes."""
+
     route: Route
     http_method: str
     path: str  # as received, including the route prefix
@@ -107,13 +111,18 @@ class Exchange:
     version_header: str | None
     binding: str  # jsonrpc, rest, card, http
     start_ns: int
-    request: RequestView = field(default_factory=RequestView)
-    rest_method: str | None = None
+    rest_method: str | None = None  # the REST binding's method, from the path
+    rest_task_id: str | None = None  # the task a REST path names
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What forwarding did, as bytes moved; written by the server alone."""
+
     request_bytes: int = 0
     status: int | None = None
     response_bytes: int = 0
     streaming: bool = False
-    response: ResponseSummary = field(default_factory=ResponseSummary)
     stream_events: int = 0
     stream_comments: int = 0
     first_event_ns: int | None = None
@@ -121,14 +130,38 @@ class Exchange:
     upstream_error_detail: str | None = None
     client_disconnected: bool = False
     client_stalled: bool = False  # took no bytes for the write timeout, and was cut off
-    card_rewritten: int | None = None
-    card_foreign: tuple[str, ...] = ()
-    card_signed: bool = False
     end_ns: int | None = None
-    reply: Reply | None = None
-    # What telemetry could not do, as "<where>: <exception type>"; traffic was not affected.
-    telemetry_problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardRewrite:
+    """What rewriting an agent card changed."""
+
+    rewritten: int  # interface URLs pointed at the sidecar
+    foreign: tuple[str, ...] = ()  # endpoints that are neither the upstream nor the sidecar
+    signed: bool = False  # the card was signed: its signature no longer holds
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One exchange: each part has one writer, so a reader knows where a fact came from."""
+
+    arrival: Arrival  # the listener
+    delivery: Delivery = field(default_factory=Delivery)  # the server, as bytes move
+    request: RequestView = field(default_factory=RequestView)  # read_request_body
+    response: ResponseSummary = field(default_factory=ResponseSummary)  # the response readers
+    card: CardRewrite | None = None  # the server, when it rewrote an agent card
     card_problem: str | None = None  # the card was relayed untouched: why
+    reply: Reply | None = None  # the recorder's tool lens
+    # What telemetry could not do, as "<where>: <exception type>"; traffic was not affected.
+    telemetry_problem: str | None = None  # the guard
+
+    @classmethod
+    def begin(cls, arrival: Arrival) -> Exchange:
+        ex = cls(arrival)
+        if arrival.rest_task_id is not None:
+            ex.request.task_id = arrival.rest_task_id
+        return ex
 
     # --- classification ------------------------------------------------------
     @property
@@ -137,9 +170,9 @@ class Exchange:
 
     @property
     def method_name(self) -> str:
-        if self.binding == "rest" and self.rest_method:
-            return self.rest_method
-        if self.binding == "card":
+        if self.arrival.binding == "rest" and self.arrival.rest_method:
+            return self.arrival.rest_method
+        if self.arrival.binding == "card":
             return "GetAgentCard"
         if self.request.batch_size is not None:
             return "_BATCH"
@@ -150,7 +183,7 @@ class Exchange:
     @property
     def protocol_version(self) -> str:
         """The A2A-Version header; per the spec an absent one means 0.3."""
-        value = (self.version_header or "").strip()
+        value = (self.arrival.version_header or "").strip()
         return clip(value, VERSION_LIMIT) if value else "0.3"
 
     @property
@@ -173,18 +206,22 @@ class Exchange:
 
     @property
     def error_type(self) -> str | None:
-        if self.upstream_error is not None:
-            return self.upstream_error
-        if self.client_stalled:
+        if self.delivery.upstream_error is not None:
+            return self.delivery.upstream_error
+        if self.delivery.client_stalled:
             return "client_write_timeout"
-        if self.client_disconnected:
+        if self.delivery.client_disconnected:
             return "client_disconnect"
         if self.response.error_code is not None:
             return str(self.response.error_code)
-        if self.status is not None and self.status >= 500:
-            return str(self.status)
-        if self.status is not None and self.status >= 400 and self.binding in ("jsonrpc", "rest"):
-            return str(self.status)
+        if self.delivery.status is not None and self.delivery.status >= 500:
+            return str(self.delivery.status)
+        if (
+            self.delivery.status is not None
+            and self.delivery.status >= 400
+            and self.arrival.binding in ("jsonrpc", "rest")
+        ):
+            return str(self.delivery.status)
         return None
 
     @property
@@ -197,8 +234,8 @@ class Exchange:
         if name == a2a.OTHER and self.request.wire_method:
             wire = self.request.wire_method
             return wire if len(wire) <= 64 and re.fullmatch(r"[\w./:-]+", wire) else name
-        if name == a2a.OTHER and self.binding == "http":
-            return self.http_method
+        if name == a2a.OTHER and self.arrival.binding == "http":
+            return self.arrival.http_method
         if name == "_BATCH":
             return "JSON-RPC batch"
         return name
@@ -208,33 +245,33 @@ def server_attributes(
     ex: Exchange, capture_content: bool, content_max: int, redactor: Redactor = DEFAULT
 ) -> dict[str, Any]:
     """Attributes of the sidecar's SERVER span for one exchange."""
-    req = ex.request
+    req, arrival, delivery = ex.request, ex.arrival, ex.delivery
     attrs: dict[str, Any] = {
-        sc.HTTP_REQUEST_METHOD: ex.http_method,
-        sc.URL_PATH: ex.path,
-        sc.URL_SCHEME: ex.scheme,
-        sc.SERVER_ADDRESS: ex.server_address,
-        sc.SERVER_PORT: ex.server_port,
-        sc.HTTP_REQUEST_BODY_SIZE: ex.request_bytes,
-        sc.HTTP_RESPONSE_BODY_SIZE: ex.response_bytes,
+        sc.HTTP_REQUEST_METHOD: arrival.http_method,
+        sc.URL_PATH: arrival.path,
+        sc.URL_SCHEME: arrival.scheme,
+        sc.SERVER_ADDRESS: arrival.server_address,
+        sc.SERVER_PORT: arrival.server_port,
+        sc.HTTP_REQUEST_BODY_SIZE: delivery.request_bytes,
+        sc.HTTP_RESPONSE_BODY_SIZE: delivery.response_bytes,
         sc.A2A_METHOD_NAME: ex.method_name,
         sc.A2A_PROTOCOL_VERSION: ex.protocol_version,
-        sc.GEN_AI_AGENT_NAME: ex.route.name,
+        sc.GEN_AI_AGENT_NAME: arrival.route.name,
         sc.DATADOG_RESOURCE_NAME: ex.span_name,
-        sc.PROXY_ROUTE: ex.route.prefix,
-        sc.PROXY_BINDING: ex.binding,
+        sc.PROXY_ROUTE: arrival.route.prefix,
+        sc.PROXY_BINDING: arrival.binding,
         sc.PROXY_OUTCOME: ex.outcome,
-        sc.PROXY_STREAMING: ex.streaming,
+        sc.PROXY_STREAMING: delivery.streaming,
     }
-    if ex.query:
-        attrs[sc.URL_QUERY] = redactor.query(ex.query)
-    if ex.client_address:
-        attrs[sc.CLIENT_ADDRESS] = ex.client_address
-    if ex.user_agent:
-        attrs[sc.USER_AGENT_ORIGINAL] = clip(ex.user_agent)
-    if ex.status is not None:
-        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.status
-    if ex.binding == "jsonrpc":
+    if arrival.query:
+        attrs[sc.URL_QUERY] = redactor.query(arrival.query)
+    if arrival.client_address:
+        attrs[sc.CLIENT_ADDRESS] = arrival.client_address
+    if arrival.user_agent:
+        attrs[sc.USER_AGENT_ORIGINAL] = clip(arrival.user_agent)
+    if delivery.status is not None:
+        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = delivery.status
+    if arrival.binding == "jsonrpc":
         attrs[sc.RPC_SYSTEM_NAME] = "jsonrpc"
         attrs["rpc.system"] = "jsonrpc"  # deprecated name, still what many backends read
         if req.wire_method is not None:
@@ -252,16 +289,16 @@ def server_attributes(
         attrs[sc.PROXY_VERSION_MISMATCH] = True
     _identity_attributes(ex, attrs)
     _outcome_attributes(ex, attrs, redactor)
-    if ex.streaming:
-        attrs[sc.PROXY_SSE_EVENTS] = ex.stream_events
-        attrs[sc.PROXY_SSE_COMMENTS] = ex.stream_comments
-        if ex.first_event_ns is not None:
-            attrs[sc.PROXY_TTFE_MS] = (ex.first_event_ns - ex.start_ns) / 1e6
-    if ex.card_rewritten is not None:
-        attrs[sc.PROXY_CARD_REWRITTEN] = ex.card_rewritten
-        if ex.card_foreign:
-            attrs[sc.PROXY_CARD_FOREIGN] = [redactor.url(u) for u in ex.card_foreign[:16]]
-        if ex.card_signed:
+    if delivery.streaming:
+        attrs[sc.PROXY_SSE_EVENTS] = delivery.stream_events
+        attrs[sc.PROXY_SSE_COMMENTS] = delivery.stream_comments
+        if delivery.first_event_ns is not None:
+            attrs[sc.PROXY_TTFE_MS] = (delivery.first_event_ns - arrival.start_ns) / 1e6
+    if ex.card is not None:
+        attrs[sc.PROXY_CARD_REWRITTEN] = ex.card.rewritten
+        if ex.card.foreign:
+            attrs[sc.PROXY_CARD_FOREIGN] = [redactor.url(u) for u in ex.card.foreign[:16]]
+        if ex.card.signed:
             attrs[sc.PROXY_CARD_SIGNATURE_INVALIDATED] = True
     if ex.reply is not None:
         attrs.update(tool_attributes(ex.reply))
@@ -290,20 +327,20 @@ def client_attributes(
 ) -> dict[str, Any]:
     """Attributes of the CLIENT span for the upstream call."""
     attrs: dict[str, Any] = {
-        sc.HTTP_REQUEST_METHOD: ex.http_method,
+        sc.HTTP_REQUEST_METHOD: ex.arrival.http_method,
         sc.SERVER_ADDRESS: upstream_host,
         sc.SERVER_PORT: upstream_port,
         sc.URL_FULL: redactor.url(url),
         sc.A2A_METHOD_NAME: ex.method_name,
-        sc.GEN_AI_AGENT_NAME: ex.route.name,
+        sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
         sc.DATADOG_RESOURCE_NAME: ex.span_name,
     }
-    if ex.binding == "jsonrpc":
+    if ex.arrival.binding == "jsonrpc":
         attrs[sc.RPC_SYSTEM_NAME] = "jsonrpc"
         if ex.request.wire_method is not None:
             attrs[sc.RPC_METHOD] = clip(ex.request.wire_method)
-    if ex.status is not None:
-        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.status
+    if ex.delivery.status is not None:
+        attrs[sc.HTTP_RESPONSE_STATUS_CODE] = ex.delivery.status
     _outcome_attributes(ex, attrs, redactor)
     return clipped(attrs)
 
@@ -338,11 +375,11 @@ def _outcome_attributes(ex: Exchange, attrs: dict[str, Any], redactor: Redactor)
     attrs[sc.ERROR_TYPE] = error_type
     res = ex.response
     if res.error_code is not None:
-        if ex.binding == "jsonrpc":
+        if ex.arrival.binding == "jsonrpc":
             attrs[sc.RPC_RESPONSE_STATUS_CODE] = str(res.error_code)
         if res.error_reason:
             attrs[sc.PROXY_ERROR_REASON] = clip(res.error_reason)
-    message = ex.upstream_error_detail or res.error_message
+    message = ex.delivery.upstream_error_detail or res.error_message
     if message:
         attrs[sc.PROXY_ERROR_MESSAGE] = clip(redactor.text(message))
 
@@ -352,7 +389,7 @@ def error_description(ex: Exchange, redactor: Redactor = DEFAULT) -> str | None:
     if ex.error_type is None:
         return None
     parts = [ex.error_type]
-    detail = ex.upstream_error_detail or ex.response.error_message
+    detail = ex.delivery.upstream_error_detail or ex.response.error_message
     if detail:
         parts.append(redactor.text(detail))
     return clip(": ".join(parts), 256)
@@ -409,17 +446,18 @@ def head_and_tail(text: str, limit: int) -> str:
 def access_line(ex: Exchange, end_ns: int, redactor: Redactor = DEFAULT) -> str:
     """One access-log line: what, where, how it ended, how long; no headers, query redacted,
     control characters escaped (a value cannot start a forged line)."""
-    target = ex.path + (f"?{redactor.query(ex.query)}" if ex.query else "")
+    arrival = ex.arrival
+    target = arrival.path + (f"?{redactor.query(arrival.query)}" if arrival.query else "")
     line = (
-        f"{ex.route.name} {ex.http_method} {target} {ex.span_name} -> {ex.status or '-'} "
-        f"in {(end_ns - ex.start_ns) / 1e6:.1f} ms"
+        f"{arrival.route.name} {arrival.http_method} {target} {ex.span_name} -> "
+        f"{ex.delivery.status or '-'} in {(end_ns - arrival.start_ns) / 1e6:.1f} ms"
     )
     if ex.context_id:
         line += f" conversation={clip(ex.context_id, 64)}"
     if ex.error_type:
         line += f" error={ex.error_type}"
-    if ex.streaming:
-        line += f" events={ex.stream_events}"
+    if ex.delivery.streaming:
+        line += f" events={ex.delivery.stream_events}"
     return printable(line)
 
 
@@ -437,9 +475,9 @@ def agent_reply(ex: Exchange, convention: Convention | None = None) -> Reply | N
 # --- reading bodies for telemetry (pure; the server guards each call) ---------------------
 def read_request_body(ex: Exchange, body: bytes) -> None:
     """Read the request copy into the exchange (JSON-RPC envelope or REST params)."""
-    if ex.binding == "jsonrpc":
+    if ex.arrival.binding == "jsonrpc":
         ex.request = read_request(body)
-    elif ex.binding == "rest" and body:
+    elif ex.arrival.binding == "rest" and body:
         task_id = ex.request.task_id
         ex.request = read_rest_request(body)
         ex.request.task_id = ex.request.task_id or task_id
@@ -457,8 +495,8 @@ def parsed_before_writing(ex: Exchange, status: int) -> bool:
     """Only cards are read before the client gets a byte: they are rewritten."""
     if status != 200:
         return False
-    return ex.binding == "card" or (
-        ex.binding == "jsonrpc" and ex.method_name in a2a.EXTENDED_CARD_METHODS
+    return ex.arrival.binding == "card" or (
+        ex.arrival.binding == "jsonrpc" and ex.method_name in a2a.EXTENDED_CARD_METHODS
     )
 
 
@@ -466,14 +504,14 @@ def read_response_copy(
     ex: Exchange, headers: Mapping[str, str], payload: bytes, limit: int
 ) -> None:
     """Read a complete response copy (already relayed) into the exchange."""
-    if not payload or not http.is_json(headers) or ex.binding == "card":
+    if not payload or not http.is_json(headers) or ex.arrival.binding == "card":
         return
     encoding = http.content_encoding(headers)
     plain = http.decompressed(payload, encoding, limit)
     if plain is None:
         ex.response.parse_error = f"compressed: {encoding} body not read"
         return
-    if ex.binding == "rest":
+    if ex.arrival.binding == "rest":
         ex.response.absorb(read_rest_response(plain))
     else:
         ex.response.absorb(read_response(plain))
@@ -488,7 +526,7 @@ def error_body(ex: Exchange, error: UpstreamError) -> bytes:
     id (or a plain error object). It names the route, never the agent's address."""
     detail = {"error.type": error.error_type, "proxy": "tau2observe"}
     envelope: dict[str, Any]
-    if ex.binding == "jsonrpc":
+    if ex.arrival.binding == "jsonrpc":
         envelope = {
             "jsonrpc": "2.0",
             "id": ex.request.id_value if ex.request.has_id else None,

@@ -116,13 +116,13 @@ class Recorder:
                     self.conversations.register(context_id, conversation)
             parent = trace.set_span_in_context(conversation.root) if conversation else Context()
         server = self._tracer.start_span(
-            ex.span_name, context=parent, kind=SpanKind.SERVER, start_time=ex.start_ns
+            ex.span_name, context=parent, kind=SpanKind.SERVER, start_time=ex.arrival.start_ns
         )
         client = self._tracer.start_span(
             ex.span_name,
             context=trace.set_span_in_context(server, parent),
             kind=SpanKind.CLIENT,
-            start_time=ex.start_ns,
+            start_time=ex.arrival.start_ns,
         )
         carrier: dict[str, str] = {}
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(client))
@@ -159,8 +159,6 @@ class Recorder:
     def stream_event(self, turn: Turn, view: ResultView, seq: int, chars: int, at_ns: int) -> None:
         ex = turn.exchange
         kind = "unparsed" if view.parse_error else (view.kind or "other")
-        if ex.first_event_ns is None:
-            ex.first_event_ns = at_ns
         attrs: dict[str, Any] = {
             sc.STREAM_EVENT_SEQ: seq,
             sc.STREAM_EVENT_KIND: kind,
@@ -177,7 +175,7 @@ class Recorder:
         self._events.add(
             1,
             {
-                sc.GEN_AI_AGENT_NAME: ex.route.name,
+                sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
                 sc.A2A_METHOD_NAME: ex.method_name,
                 sc.STREAM_EVENT_KIND: kind,
             },
@@ -193,7 +191,7 @@ class Recorder:
 
     def finish(self, turn: Turn) -> None:
         ex = turn.exchange
-        end_ns = ex.end_ns or time.time_ns()
+        end_ns = ex.delivery.end_ns or time.time_ns()
         if ex.is_message:
             convention = self.conventions.learn(ex.context_id, ex.request.text)
             ex.reply = agent_reply(ex, convention)
@@ -202,9 +200,11 @@ class Recorder:
         if turn.events_dropped:
             turn.client.set_attribute(sc.PROXY_SSE_EVENTS_DROPPED, turn.events_dropped)
 
-        upstream = ex.route.upstream_base
+        upstream = ex.arrival.route.upstream_base
         turn.client.set_attributes(
-            client_attributes(ex, *_host_port(upstream), upstream + ex.relative_path, self.redactor)
+            client_attributes(
+                ex, *_host_port(upstream), upstream + ex.arrival.relative_path, self.redactor
+            )
         )
         turn.server.set_attributes(
             server_attributes(
@@ -231,14 +231,14 @@ class Recorder:
             "a2a.conversation",
             context=Context(),
             kind=SpanKind.INTERNAL,
-            start_time=ex.start_ns,
+            start_time=ex.arrival.start_ns,
             attributes={
                 sc.GEN_AI_OPERATION_NAME: "invoke_workflow",
-                sc.GEN_AI_AGENT_NAME: ex.route.name,
-                sc.PROXY_ROUTE: ex.route.prefix,
+                sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
+                sc.PROXY_ROUTE: ex.arrival.route.prefix,
             },
         )
-        return Conversation(None, root, time.monotonic(), ex.start_ns)
+        return Conversation(None, root, time.monotonic(), ex.arrival.start_ns)
 
     def _settle_conversation(self, turn: Turn, end_ns: int) -> None:
         conversation = turn.conversation
@@ -261,21 +261,21 @@ class Recorder:
     # --- metrics -----------------------------------------------------------------
     def _record_metrics(self, ex: Exchange, end_ns: int) -> None:
         tags: dict[str, Any] = {
-            sc.GEN_AI_AGENT_NAME: ex.route.name,
+            sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
             sc.A2A_METHOD_NAME: ex.method_name,
             sc.A2A_PROTOCOL_VERSION: ex.version_tag,
             sc.PROXY_OUTCOME: ex.outcome,
         }
-        self._duration.record((end_ns - ex.start_ns) / 1e9, tags)
+        self._duration.record((end_ns - ex.arrival.start_ns) / 1e9, tags)
         error_type = ex.error_type
         if error_type is not None:
             tags = {**tags, sc.ERROR_TYPE: error_type}
         self._requests.add(1, tags)
-        if ex.first_event_ns is not None:
+        if ex.delivery.first_event_ns is not None:
             self._ttfe.record(
-                (ex.first_event_ns - ex.start_ns) / 1e9,
+                (ex.delivery.first_event_ns - ex.arrival.start_ns) / 1e9,
                 {
-                    sc.GEN_AI_AGENT_NAME: ex.route.name,
+                    sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
                     sc.A2A_METHOD_NAME: ex.method_name,
                     sc.A2A_PROTOCOL_VERSION: ex.version_tag,
                 },
@@ -285,7 +285,7 @@ class Recorder:
                 self._tool_calls.add(
                     1,
                     {
-                        sc.GEN_AI_AGENT_NAME: ex.route.name,
+                        sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
                         sc.GEN_AI_TOOL_NAME: (call.name or "_UNKNOWN")[:128],
                         sc.PROXY_TOOL_VALID: str(call.valid).lower(),
                         sc.PROXY_TOOL_FORMAT: call.format,

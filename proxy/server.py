@@ -8,7 +8,7 @@ cards are the one deliberate change: they are read before they are written, beca
 their endpoint URLs are rewritten to point at the sidecar (:mod:`proxy.card`).
 
 Telemetry never sits on the request path and never fails it: spans are handed to batch
-processors, and every telemetry step runs behind one guard (:func:`_guarded`), so an
+processors, and every telemetry step runs behind one guard (:mod:`proxy.guard`), so an
 exception there marks the span (``a2a.proxy.telemetry_error``) and nothing else. Writes to
 a client are bounded by ``client_write_timeout_s``; the relay reads from the agent only as
 fast as the client takes the bytes, so memory per connection stays small.
@@ -37,6 +37,8 @@ from proxy.card import CardRewriter, RewrittenCard
 from proxy.connections import ConnectionGuard
 from proxy.errors import ClientStalled, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from proxy.exchange import (
+    Arrival,
+    CardRewrite,
     Exchange,
     error_body,
     local_error_body,
@@ -106,31 +108,50 @@ class Forwarder:
             await asyncio.sleep(interval)
             self._recorder.conversations.sweep()
 
-    # --- the request path ------------------------------------------------------------
+    # --- the request path: listener -> classify -> forward -> capture -> export ---------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self._guard is not None:
             self._guard.request_started(request.transport)
         try:
-            return await self._handle(request)
+            return await self._walk(request)
         finally:
             if self._guard is not None:
                 self._guard.request_finished(request.transport)
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        start_ns = time.time_ns()
+    async def _walk(self, request: web.Request) -> web.StreamResponse:
+        """One request, in order. A request refused before forwarding records nothing."""
+        try:
+            ex = self._classify(request, time.time_ns())
+            body, complete = await self._receive(request, ex)
+        except _Refused as refused:
+            return self._refuse(request, refused.status, str(refused))
+        turn = self._capture_request(ex, body, complete, request.headers)
+        try:
+            return await self._forward(request, ex, turn, body, complete)
+        except asyncio.CancelledError:
+            # The client went away (handler cancellation): leaving the upstream call's
+            # context manager closes that connection too, so the agent sees it.
+            ex.delivery.client_disconnected = True
+            raise
+        finally:
+            ex.delivery.end_ns = time.time_ns()
+            self._recorder.submit(turn)  # export: spans, metrics, log, after this request
+
+    def _classify(self, request: web.Request, start_ns: int) -> Exchange:
+        """The route, binding and version of a request, from its line and headers."""
         raw = request.raw_path
         if not raw.startswith("/"):
             # Absolute-form targets would let a client choose the destination.
-            return self._refuse(
-                request, 400, "absolute-form request targets are not accepted by a reverse proxy"
-            )
+            raise _Refused(400, "absolute-form request targets are not accepted by a reverse proxy")
         path, _, query = raw.partition("?")
         match = self._settings.route_for(path)
         if match is None:
-            return self._refuse(request, 404, f"no upstream agent is configured for {path!r}")
+            raise _Refused(404, f"no upstream agent is configured for {path!r}")
         route, relative = match
-        ex = _new_exchange(request, route, path, relative, query, start_ns)
+        return Exchange.begin(_arrival(request, route, path, relative, query, start_ns))
 
+    async def _receive(self, request: web.Request, ex: Exchange) -> tuple[bytes, bool]:
+        """The request body up to ``parse_max_bytes``, and whether that was all of it."""
         try:
             prefix, complete = await _read_up_to(request.content, self._settings.parse_max_bytes)
         except (
@@ -138,34 +159,33 @@ class Forwarder:
             ConnectionResetError,
             asyncio.IncompleteReadError,
         ):
-            return _local_error(400, "the client closed the connection while sending the body")
+            raise _Refused(400, "the client closed the connection while sending the body") from None
         body = b"".join(prefix)
-        ex.request_bytes = len(body)
+        ex.delivery.request_bytes = len(body)
+        return body, complete
+
+    def _capture_request(
+        self, ex: Exchange, body: bytes, complete: bool, headers: CIMultiDictProxy[str]
+    ) -> Turn:
+        """Read the request copy and start the spans: the agent gets their traceparent."""
         if complete:
             guarded(ex, "request", read_request_body, ex, body)
         else:
             ex.request.parse_error = (
                 f"too_large: body over {self._settings.parse_max_bytes} bytes not read"
             )
-
-        turn = guarded(ex, "begin", self._recorder.begin, ex, request.headers) or _untraced(ex)
-        try:
-            return await self._forward(request, ex, turn, body, complete)
-        except asyncio.CancelledError:
-            # The client went away (handler cancellation): leaving the upstream call's
-            # context manager closes that connection too, so the agent sees it.
-            ex.client_disconnected = True
-            raise
-        finally:
-            ex.end_ns = time.time_ns()
-            self._recorder.submit(turn)  # spans, metrics, log: after this request
+        return guarded(ex, "begin", self._recorder.begin, ex, headers) or _untraced(ex)
 
     async def _forward(
         self, request: web.Request, ex: Exchange, turn: Turn, body: bytes, complete: bool
     ) -> web.StreamResponse:
+        """The upstream's answer relayed in one of three ways; a failure becomes what the
+        client would have seen without the sidecar."""
         assert self._session is not None
-        route = ex.route
-        url = route.upstream_base + ex.relative_path + (f"?{ex.query}" if ex.query else "")
+        arrival = ex.arrival
+        url = arrival.route.upstream_base + arrival.relative_path
+        if arrival.query:
+            url += f"?{arrival.query}"
         headers, translated_etag = self._upstream_headers(request.headers, turn, ex)
         data: bytes | io.BytesIO | AsyncIterator[bytes]
         if not complete:
@@ -174,7 +194,7 @@ class Forwarder:
             data = io.BytesIO(body)  # written in chunks, so the loop is not held by one write
         else:
             data = body
-        response: web.StreamResponse | None = None
+        down = _Downstream(request)
         try:
             async with self._session.request(
                 request.method,
@@ -184,58 +204,91 @@ class Forwarder:
                 allow_redirects=False,
                 skip_auto_headers=_CLIENT_AUTO_HEADERS,
             ) as upstream:
-                ex.status = upstream.status
+                ex.delivery.status = upstream.status
                 if http.is_event_stream(upstream.headers):
-                    ex.streaming = True
-                    response = _stream_response(upstream)
-                    await response.prepare(request)
-                    await self._relay_stream(upstream, response, ex, turn)
-                    turn.upstream_end_ns = time.time_ns()
-                    await response.write_eof()
-                    return response
-                card_first = parsed_before_writing(ex, upstream.status)
-                limit = self._settings.parse_max_bytes if card_first else _BUFFER_MAX
-                chunks, whole = await _read_up_to(upstream.content, limit)
-                if whole:
-                    turn.upstream_end_ns = time.time_ns()
-                    payload = b"".join(chunks)
-                    card = self._read_card(request, ex, upstream, payload) if card_first else None
-                    self._read_copy(turn, upstream, payload)
-                    if card is not None:
-                        ex.response_bytes = len(card.body)
-                        return _card_response(upstream, card)
-                    if upstream.status == 304 and translated_etag:
-                        response = _stream_response(upstream, etag=translated_etag)
-                    else:
-                        response = _stream_response(upstream, length=len(payload))
-                    await response.prepare(request)
-                    await self._write(response, payload)
-                    ex.response_bytes = len(payload)
-                    await response.write_eof()
-                    return response
-                response = _stream_response(upstream, length=http.content_length(upstream.headers))
-                await response.prepare(request)
-                copy = await self._relay_body(upstream, response, ex, chunks)
-                turn.upstream_end_ns = time.time_ns()
-                await response.write_eof()
-                if copy is None:
-                    ex.response.parse_error = "too_large: response not read"
+                    await self._relay_events(upstream, down, ex, turn)
                 else:
-                    self._read_copy(turn, upstream, copy)
-                return response
+                    card_first = parsed_before_writing(ex, upstream.status)
+                    limit = self._settings.parse_max_bytes if card_first else _BUFFER_MAX
+                    chunks, whole = await _read_up_to(upstream.content, limit)
+                    if whole:
+                        turn.upstream_end_ns = time.time_ns()
+                        payload = b"".join(chunks)
+                        card = (
+                            self._read_card(request, ex, upstream, payload) if card_first else None
+                        )
+                        await self._relay_whole(
+                            upstream, down, ex, turn, payload, card, translated_etag
+                        )
+                    else:
+                        await self._relay_large(upstream, down, ex, turn, chunks)
         except ClientStalled as stalled:
-            ex.client_stalled = True
-            log.info("%s %s: %s", ex.route.name, ex.span_name, stalled)
+            ex.delivery.client_stalled = True
+            log.info("%s %s: %s", arrival.route.name, ex.span_name, stalled)
             if request.transport is not None:
                 request.transport.abort()
-            return response or web.Response(status=499)
         except (aiohttp.ClientConnectionResetError, ConnectionResetError) as exc:
-            if (response is not None and response.prepared) or _client_gone(request):
-                ex.client_disconnected = True
-                return response or web.Response(status=499)
-            return self._upstream_failed(request, ex, response, _upstream_error(exc, url, route))
+            if (down.response is not None and down.response.prepared) or _client_gone(request):
+                ex.delivery.client_disconnected = True
+            else:
+                self._upstream_failed(down, ex, _upstream_error(exc, url, arrival.route))
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return self._upstream_failed(request, ex, response, _upstream_error(exc, url, route))
+            self._upstream_failed(down, ex, _upstream_error(exc, url, arrival.route))
+        return down.response or web.Response(status=499)
+
+    async def _relay_events(
+        self, upstream: aiohttp.ClientResponse, down: _Downstream, ex: Exchange, turn: Turn
+    ) -> None:
+        """A server-sent event stream, chunk by chunk as it arrives."""
+        ex.delivery.streaming = True
+        response = await down.start(_stream_response(upstream))
+        await self._relay_stream(upstream, response, ex, turn)
+        turn.upstream_end_ns = time.time_ns()
+        await response.write_eof()
+
+    async def _relay_whole(
+        self,
+        upstream: aiohttp.ClientResponse,
+        down: _Downstream,
+        ex: Exchange,
+        turn: Turn,
+        payload: bytes,
+        card: RewrittenCard | None,
+        translated_etag: str | None,
+    ) -> None:
+        """A body read whole: written with its length (a rewritten card in its place);
+        the copy is read after the request."""
+        self._read_copy(turn, upstream, payload)
+        if card is not None:
+            ex.delivery.response_bytes = len(card.body)
+            down.response = _card_response(upstream, card)
+            return
+        if upstream.status == 304 and translated_etag:
+            response = await down.start(_stream_response(upstream, etag=translated_etag))
+        else:
+            response = await down.start(_stream_response(upstream, length=len(payload)))
+        await self._write(response, payload)
+        ex.delivery.response_bytes = len(payload)
+        await response.write_eof()
+
+    async def _relay_large(
+        self,
+        upstream: aiohttp.ClientResponse,
+        down: _Downstream,
+        ex: Exchange,
+        turn: Turn,
+        first: list[bytes],
+    ) -> None:
+        """A body over the buffer: relayed as it arrives, with backpressure."""
+        length = http.content_length(upstream.headers)
+        response = await down.start(_stream_response(upstream, length=length))
+        copy = await self._relay_body(upstream, response, ex, first)
+        turn.upstream_end_ns = time.time_ns()
+        await response.write_eof()
+        if copy is None:
+            ex.response.parse_error = "too_large: response not read"
+        else:
+            self._read_copy(turn, upstream, copy)
 
     async def _write(self, response: web.StreamResponse, data: bytes) -> None:
         """Write to the client; a client that takes nothing for the write timeout is cut off
@@ -269,7 +322,7 @@ class Forwarder:
 
         async for chunk in chunks():
             await self._write(response, chunk)
-            ex.response_bytes += len(chunk)
+            ex.delivery.response_bytes += len(chunk)
             if copy is not None:
                 kept += len(chunk)
                 if kept <= limit:
@@ -304,10 +357,10 @@ class Forwarder:
     def _rewrite_card(
         self, request: web.Request, ex: Exchange, upstream: aiohttp.ClientResponse, payload: bytes
     ) -> RewrittenCard | None:
-        public = self._public_base(request, ex.route)
-        if ex.binding == "card":
+        public = self._public_base(request, ex.arrival.route)
+        if ex.arrival.binding == "card":
             card = self._cards.rewrite(
-                payload, ex.route.upstream_base, public, upstream.headers.get("ETag")
+                payload, ex.arrival.route.upstream_base, public, upstream.headers.get("ETag")
             )
             if card is not None:
                 ex.response.absorb(ResultView(kind="card"))
@@ -315,11 +368,9 @@ class Forwarder:
             envelope, problem = load_json(payload)
             if problem is not None or not isinstance(envelope, dict) or "error" in envelope:
                 return None
-            card = self._cards.rewrite_result(envelope, ex.route.upstream_base, public)
+            card = self._cards.rewrite_result(envelope, ex.arrival.route.upstream_base, public)
         if card is not None:
-            ex.card_rewritten = card.rewritten
-            ex.card_foreign = card.foreign
-            ex.card_signed = card.signed
+            ex.card = CardRewrite(card.rewritten, card.foreign, card.signed)
         return card
 
     def _upstream_headers(
@@ -330,7 +381,7 @@ class Forwarder:
             headers.popall(key, None)
         headers.update(turn.traceparent)
         translated: str | None = None
-        if ex.binding == "card" and "If-None-Match" in headers:
+        if ex.arrival.binding == "card" and "If-None-Match" in headers:
             ours = headers["If-None-Match"]
             theirs = self._cards.upstream_etag(ours)
             if theirs is not None:
@@ -351,21 +402,23 @@ class Forwarder:
             ex.response.parse_error = "compressed: stream relayed but not read"
         async for chunk in upstream.content.iter_any():
             await self._write(response, chunk)  # relay first; read the copy after
-            ex.response_bytes += len(chunk)
+            ex.delivery.response_bytes += len(chunk)
             if compressed or (ex.telemetry_problem or "").startswith("stream"):
                 continue
             guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
-        ex.stream_comments = reader.comments
+        ex.delivery.stream_comments = reader.comments
 
     def _read_chunk(self, reader: SseReader, chunk: bytes, ex: Exchange, turn: Turn) -> None:
         at = time.time_ns()
         for event in reader.feed(chunk):
-            view = read_event(event.data, ex.binding) if event.data is not None else None
+            view = read_event(event.data, ex.arrival.binding) if event.data is not None else None
             if view is None:
                 view = ResultView(parse_error="too_large: event over the parse limit")
             ex.response.absorb(view)
-            self._recorder.stream_event(turn, view, ex.stream_events, event.chars, at)
-            ex.stream_events += 1
+            if ex.delivery.first_event_ns is None:
+                ex.delivery.first_event_ns = at
+            self._recorder.stream_event(turn, view, ex.delivery.stream_events, event.chars, at)
+            ex.delivery.stream_events += 1
 
     def _refuse(self, request: web.Request, status: int, message: str) -> web.Response:
         """The sidecar's own answer to a request it will not forward."""
@@ -383,26 +436,42 @@ class Forwarder:
         host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
         return f"{scheme}://{host}{suffix}"
 
-    def _upstream_failed(
-        self,
-        request: web.Request,
-        ex: Exchange,
-        response: web.StreamResponse | None,
-        error: UpstreamError,
-    ) -> web.StreamResponse:
-        ex.upstream_error = error.error_type
-        ex.upstream_error_detail = str(error)
-        log.warning("%s %s: %s", ex.route.name, ex.span_name, error)
-        if response is not None and response.prepared:
+    def _upstream_failed(self, down: _Downstream, ex: Exchange, error: UpstreamError) -> None:
+        ex.delivery.upstream_error = error.error_type
+        ex.delivery.upstream_error_detail = str(error)
+        log.warning("%s %s: %s", ex.arrival.route.name, ex.span_name, error)
+        if down.response is not None and down.response.prepared:
             # Headers are gone: end the connection abruptly so the client sees a failure,
             # exactly as it would without the sidecar, instead of a clean but short body.
-            if request.transport is not None:
-                request.transport.abort()
-            return response
-        ex.status = error.http_status
-        return web.Response(
+            if down.request.transport is not None:
+                down.request.transport.abort()
+            return
+        ex.delivery.status = error.http_status
+        down.response = web.Response(
             status=error.http_status, body=error_body(ex, error), content_type="application/json"
         )
+
+
+class _Refused(Exception):
+    """A request the sidecar answers itself, without forwarding: status and reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(slots=True)
+class _Downstream:
+    """The client's side of one exchange: the response, once there is one."""
+
+    request: web.Request
+    response: web.StreamResponse | None = None
+
+    async def start(self, response: web.StreamResponse) -> web.StreamResponse:
+        """Send ``response``'s status and headers; from here a failure can only cut it."""
+        self.response = response
+        await response.prepare(self.request)
+        return response
 
 
 # --- the telemetry boundary ---------------------------------------------------------------
@@ -412,14 +481,14 @@ def _untraced(ex: Exchange) -> Turn:
 
 
 # --- small I/O helpers --------------------------------------------------------------------
-def _new_exchange(
+def _arrival(
     request: web.Request, route: Route, path: str, relative: str, query: str, start_ns: int
-) -> Exchange:
+) -> Arrival:
     method = request.method
     binding, rest = a2a.binding_of(method, relative)
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     version = request.headers.get("A2A-Version") or request.query.get("A2A-Version")
-    ex = Exchange(
+    return Arrival(
         route=route,
         http_method=method,
         path=path,
@@ -433,11 +502,9 @@ def _new_exchange(
         version_header=version if version else (rest.version if rest else None),
         binding=binding,
         start_ns=start_ns,
+        rest_method=rest.method if rest else None,
+        rest_task_id=rest.task_id if rest else None,
     )
-    if rest is not None:
-        ex.rest_method = rest.method
-        ex.request.task_id = rest.task_id
-    return ex
 
 
 async def _read_up_to(content: aiohttp.StreamReader, limit: int) -> tuple[list[bytes], bool]:
@@ -457,7 +524,7 @@ async def _body_stream(prefix: bytes, request: web.Request, ex: Exchange) -> Asy
     """A request body larger than we read: what we have, then the rest as it arrives."""
     yield prefix
     async for chunk in request.content.iter_any():
-        ex.request_bytes += len(chunk)
+        ex.delivery.request_bytes += len(chunk)
         yield chunk
 
 

@@ -10,6 +10,8 @@ from proxy import a2a
 from proxy.errors import UpstreamUnavailable
 from proxy.exchange import (
     ATTRIBUTE_LIMIT,
+    Arrival,
+    CardRewrite,
     Exchange,
     access_line,
     client_attributes,
@@ -43,7 +45,7 @@ def _exchange(**overrides: object) -> Exchange:
         "start_ns": 1_000_000,
     }
     values.update(overrides)
-    return Exchange(**values)  # type: ignore[arg-type]
+    return Exchange.begin(Arrival(**values))  # type: ignore[arg-type]
 
 
 def test_head_and_tail_keeps_both_ends_and_says_what_is_left_out() -> None:
@@ -59,7 +61,7 @@ def test_access_line_cannot_forge_a_second_line() -> None:
     """M-3: a newline in a client-chosen contextId stays inside one line."""
     ex = _exchange(query="token=abc&x=1")
     ex.request = RequestView(wire_method="SendMessage", context_id="x\n2026-01-01 INFO FORGED")
-    ex.status = 200
+    ex.delivery.status = 200
     line = access_line(ex, 3_000_000)
     assert "\n" not in line
     assert "conversation=x\\x0a2026-01-01 INFO FORGED" in line
@@ -99,8 +101,7 @@ def test_query_and_urls_on_spans_use_the_rule() -> None:
 def test_foreign_card_urls_are_redacted() -> None:
     """L-4: a card's userinfo and query secrets do not reach the span."""
     ex = _exchange(binding="card")
-    ex.card_rewritten = 0
-    ex.card_foreign = ("https://user:CARDPW@agent.example/?token=CARDQ",)
+    ex.card = CardRewrite(0, ("https://user:CARDPW@agent.example/?token=CARDQ",))
     [foreign] = server_attributes(ex, False, 100)["a2a.proxy.card.foreign_urls"]
     assert "CARDPW" not in foreign
     assert "CARDQ" not in foreign

@@ -28,7 +28,7 @@ async def test_a_submitted_exchange_is_recorded_after_the_request(recorded: Reco
     ex.request = RequestView(wire_method="SendMessage", request_id="1", context_id="c-1")
     turn = recorder.begin(ex, {})
     assert turn.traceparent["traceparent"].startswith("00-")
-    ex.status, ex.end_ns = 200, 2_000_000
+    ex.delivery.status, ex.delivery.end_ns = 200, 2_000_000
     recorder.submit(turn)
     assert recorded.spans() == []  # nothing recorded on the request path
     await asyncio.sleep(0)
