@@ -74,14 +74,32 @@ class Turn:
     deferred: list[Callable[[], None]] = field(default_factory=list)
 
 
+def untraced(ex: Exchange) -> Turn:
+    """A turn with no spans: the client's trace context goes upstream as it came."""
+    return Turn(ex, trace.INVALID_SPAN, trace.INVALID_SPAN, None, False, {})
+
+
 class Recorder:
+    """Exchanges into spans, metrics and the access log, after each request.
+
+    ``spans`` and ``metrics`` say whether anything consumes them (a span processor, a
+    metric reader). What nothing consumes is not built: without span processors no span
+    is started and the client's ``traceparent`` goes to the agent unchanged, as through
+    any proxy that records nothing.
+    """
+
     def __init__(
         self,
         settings: ProxySettings,
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
+        *,
+        spans: bool = True,
+        metrics: bool = True,
     ) -> None:
         self._settings = settings
+        self._spans = spans
+        self._metrics = metrics
         self.redactor = Redactor.with_names(settings.redact_names)
         self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
         meter = meter_provider.get_meter("tau2observe.proxy", __version__)
@@ -100,6 +118,8 @@ class Recorder:
 
     # --- lifecycle of one exchange ---------------------------------------------
     def begin(self, ex: Exchange, headers: Mapping[str, str]) -> Turn:
+        if not self._spans:
+            return untraced(ex)
         incoming = _PROPAGATOR.extract(carrier=headers, context=Context())
         conversation: Conversation | None = None
         new_conversation = False
@@ -172,14 +192,17 @@ class Recorder:
             attrs["a2a.stream.event.final"] = view.final
         if view.error_code is not None:
             attrs[sc.ERROR_TYPE] = str(view.error_code)
-        self._events.add(
-            1,
-            {
-                sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
-                sc.A2A_METHOD_NAME: ex.method_name,
-                sc.STREAM_EVENT_KIND: kind,
-            },
-        )
+        if self._metrics:
+            self._events.add(
+                1,
+                {
+                    sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
+                    sc.A2A_METHOD_NAME: ex.method_name,
+                    sc.STREAM_EVENT_KIND: kind,
+                },
+            )
+        if not self._spans:
+            return
         if turn.events_added < self._settings.stream_events_head:
             turn.client.add_event(sc.STREAM_EVENT, attrs, timestamp=at_ns)
             turn.events_added += 1
@@ -192,9 +215,19 @@ class Recorder:
     def finish(self, turn: Turn) -> None:
         ex = turn.exchange
         end_ns = ex.delivery.end_ns or time.time_ns()
-        if ex.is_message:
+        if ex.is_message and (self._spans or self._metrics):
             convention = self.conventions.learn(ex.context_id, ex.request.text)
             ex.reply = agent_reply(ex, convention)
+        if self._spans:
+            self._end_spans(turn, end_ns)
+            self._settle_conversation(turn, end_ns)
+        if self._metrics:
+            self._record_metrics(ex, end_ns)
+        if self._settings.access_log:
+            access_log.info("%s", access_line(ex, end_ns, self.redactor))
+
+    def _end_spans(self, turn: Turn, end_ns: int) -> None:
+        ex = turn.exchange
         for name, attrs, at_ns in turn.tail:
             turn.client.add_event(name, attrs, timestamp=at_ns)
         if turn.events_dropped:
@@ -220,10 +253,6 @@ class Recorder:
             turn.server.set_status(Status(StatusCode.ERROR, description))
         turn.client.end(end_time=turn.upstream_end_ns or end_ns)
         turn.server.end(end_time=end_ns)
-        self._settle_conversation(turn, end_ns)
-        self._record_metrics(ex, end_ns)
-        if self._settings.access_log:
-            access_log.info("%s", access_line(ex, end_ns, self.redactor))
 
     # --- conversations -----------------------------------------------------------
     def _start_conversation(self, ex: Exchange) -> Conversation:

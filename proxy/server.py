@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
-from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from yarl import URL
@@ -49,7 +48,7 @@ from proxy.exchange import (
 )
 from proxy.guard import guarded
 from proxy.jsonrpc import ResultView, load_json
-from proxy.recorder import Recorder, Turn, access_log
+from proxy.recorder import Recorder, Turn, access_log, untraced
 from proxy.settings import ProxySettings, Route, open_file_limit
 from proxy.sse import SseReader
 from proxy.tasks import spawn
@@ -174,7 +173,7 @@ class Forwarder:
             ex.request.parse_error = (
                 f"too_large: body over {self._settings.parse_max_bytes} bytes not read"
             )
-        return guarded(ex, "begin", self._recorder.begin, ex, headers) or _untraced(ex)
+        return guarded(ex, "begin", self._recorder.begin, ex, headers) or untraced(ex)
 
     async def _forward(
         self, request: web.Request, ex: Exchange, turn: Turn, body: bytes, complete: bool
@@ -377,9 +376,10 @@ class Forwarder:
         self, incoming: CIMultiDictProxy[str], turn: Turn, ex: Exchange
     ) -> tuple[CIMultiDict[str], str | None]:
         headers = http.end_to_end(incoming)
-        for key in ("traceparent", "tracestate"):
-            headers.popall(key, None)
-        headers.update(turn.traceparent)
+        if turn.traceparent:  # ours replaces the client's; without spans, the client's goes on
+            for key in ("traceparent", "tracestate"):
+                headers.popall(key, None)
+            headers.update(turn.traceparent)
         translated: str | None = None
         if ex.arrival.binding == "card" and "If-None-Match" in headers:
             ours = headers["If-None-Match"]
@@ -472,12 +472,6 @@ class _Downstream:
         self.response = response
         await response.prepare(self.request)
         return response
-
-
-# --- the telemetry boundary ---------------------------------------------------------------
-def _untraced(ex: Exchange) -> Turn:
-    """A turn with non-recording spans, when the recorder could not start real ones."""
-    return Turn(ex, trace.INVALID_SPAN, trace.INVALID_SPAN, None, False, {})
 
 
 # --- small I/O helpers --------------------------------------------------------------------
@@ -594,8 +588,12 @@ def create_app(
     tracer_provider: TracerProvider,
     meter_provider: MeterProvider,
     guard: ConnectionGuard | None = None,
+    *,
+    spans: bool = True,
+    metrics: bool = True,
 ) -> web.Application:
-    recorder = Recorder(settings, tracer_provider, meter_provider)
+    """The sidecar's application; ``spans``/``metrics`` say whether anything consumes them."""
+    recorder = Recorder(settings, tracer_provider, meter_provider, spans=spans, metrics=metrics)
     forwarder = Forwarder(settings, recorder, guard)
     app = web.Application(client_max_size=settings.parse_max_bytes)
     app.cleanup_ctx.append(forwarder.lifecycle)
@@ -636,7 +634,14 @@ async def start_proxy(settings: ProxySettings, telemetry: Telemetry) -> RunningP
     guard = ConnectionGuard(
         settings.connection_cap, settings.client_header_timeout_s, open_file_limit()
     )
-    app = create_app(settings, telemetry.tracer_provider, telemetry.meter_provider, guard)
+    app = create_app(
+        settings,
+        telemetry.tracer_provider,
+        telemetry.meter_provider,
+        guard,
+        spans=telemetry.records_spans,
+        metrics=telemetry.records_metrics,
+    )
     # handler_cancellation: a client that hangs up cancels its upstream call.
     # keepalive_timeout: aiohttp closes a connection idle between requests after this.
     runner = web.AppRunner(

@@ -168,9 +168,12 @@ class Telemetry:
         description: Sequence[str],
         span_processors: Sequence[SpanProcessor] = (),
         owner: bool = True,
+        *,
+        records_metrics: bool = True,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
+        self.records_metrics = records_metrics  # a metric reader is attached
         self.description = tuple(description)
         self._span_processors = tuple(span_processors)
         self._owner = owner
@@ -185,7 +188,19 @@ class Telemetry:
         provider = TracerProvider(resource=resource)
         for processor in self._span_processors:
             provider.add_span_processor(processor)
-        return Telemetry(provider, self.meter_provider, self.description, owner=False)
+        return Telemetry(
+            provider,
+            self.meter_provider,
+            self.description,
+            self._span_processors,
+            owner=False,
+            records_metrics=self.records_metrics,
+        )
+
+    @property
+    def records_spans(self) -> bool:
+        """Whether any span processor receives spans (else nothing would see them)."""
+        return bool(self._span_processors)
 
     def force_flush(self, timeout_millis: int = 10_000) -> None:
         self.tracer_provider.force_flush(timeout_millis)
@@ -267,7 +282,9 @@ def build_telemetry(
         if label != "extra":
             described.append(f"traces: {label}")
     _quiet_queue_full_warnings()
-    return Telemetry(tracer_provider, meter_provider, described, processors)
+    return Telemetry(
+        tracer_provider, meter_provider, described, processors, records_metrics=bool(readers)
+    )
 
 
 def _otlp_span_exporter(settings: TelemetrySettings) -> SpanExporter:

@@ -156,6 +156,7 @@ async def mirror(request: web.Request) -> web.Response:
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "body_length": len(body),
         "traceparent": request.headers.get("traceparent"),
+        "tracestate": request.headers.get("tracestate"),
         "peer_port": request.transport.get_extra_info("peername")[1] if request.transport else None,
     }
     response = web.Response(

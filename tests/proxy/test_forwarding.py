@@ -14,7 +14,9 @@ import aiohttp
 import pytest
 from opentelemetry.trace import StatusCode
 
-from proxy.settings import Route
+from proxy.server import start_proxy
+from proxy.settings import ProxySettings, Route
+from proxy.telemetry import TelemetrySettings, build_telemetry
 from tests.proxy.conftest import ProxyFactory, RawUpstream, Recorded
 from tests.proxy.peers import CANCELLED, STARTED, free_port
 
@@ -112,6 +114,41 @@ async def test_traceparent_goes_upstream_without_one_from_the_client(
         upstream_saw = (await response.json())["traceparent"]
     [server] = recorded.server_spans()
     assert upstream_saw.split("-")[1] == format(server.context.trace_id, "032x")
+
+
+async def test_without_span_consumers_the_trace_context_passes_unchanged(
+    raw: RawUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No span processor: no span is built, and the agent sees the client's context as it
+    came (or none), as through any proxy that records nothing. The access log still runs."""
+    telemetry = build_telemetry(TelemetrySettings(service_name="no-consumers"))
+    assert not telemetry.records_spans
+    assert not telemetry.records_metrics
+    settings = ProxySettings(
+        listen_port=0,
+        routes=(Route(name="agent", prefix="/", upstream=raw.url),),
+        access_log=True,
+    )
+    proxy = await start_proxy(settings, telemetry)
+    sent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    try:
+        with caplog.at_level(logging.INFO, logger="tau2observe.proxy.access"):
+            async with _session() as http:
+                with_context = await http.post(
+                    proxy.base_url + "/mirror",
+                    json={"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {}},
+                    headers={"traceparent": sent, "tracestate": "vendor=1"},
+                )
+                mirrored = await with_context.json()
+                without = await http.get(proxy.base_url + "/mirror")
+                mirrored_bare = await without.json()
+            await asyncio.sleep(0.05)  # the access log is written after the request
+    finally:
+        await proxy.stop()
+        telemetry.shutdown()
+    assert (mirrored["traceparent"], mirrored["tracestate"]) == (sent, "vendor=1")
+    assert mirrored_bare["traceparent"] is None
+    assert any("SendMessage -> 200" in r.getMessage() for r in caplog.records)
 
 
 async def test_agent_card_urls_all_point_at_proxy(
