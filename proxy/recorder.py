@@ -116,6 +116,11 @@ class Recorder:
         self._drain_scheduled = False
         self.dropped = 0  # finished exchanges not recorded because the queue was full
 
+    @property
+    def reads_responses(self) -> bool:
+        """Whether anything uses what a response says: spans, metrics or the access log."""
+        return self._spans or self._metrics or self._settings.access_log
+
     # --- lifecycle of one exchange ---------------------------------------------
     def begin(self, ex: Exchange, headers: Mapping[str, str]) -> Turn:
         if not self._spans:

@@ -310,7 +310,7 @@ class Forwarder:
         """Relay a body as it arrives; returns the copy for telemetry, or None if it grew
         past ``parse_max_bytes`` (then it is dropped, and only the size is counted)."""
         limit = self._settings.parse_max_bytes
-        copy: list[bytes] | None = []
+        copy: list[bytes] | None = [] if self._recorder.reads_responses else None
         kept = 0
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -332,6 +332,8 @@ class Forwarder:
 
     def _read_copy(self, turn: Turn, upstream: aiohttp.ClientResponse, payload: bytes) -> None:
         """The response copy is read after the request, with the rest of the recording."""
+        if not self._recorder.reads_responses:
+            return
         limit = self._settings.parse_max_bytes
         headers = upstream.headers
         turn.deferred.append(lambda: read_response_copy(turn.exchange, headers, payload, limit))
@@ -400,10 +402,11 @@ class Forwarder:
         compressed = http.content_encoding(upstream.headers) != "identity"
         if compressed:
             ex.response.parse_error = "compressed: stream relayed but not read"
+        reading = self._recorder.reads_responses and not compressed
         async for chunk in upstream.content.iter_any():
             await self._write(response, chunk)  # relay first; read the copy after
             ex.delivery.response_bytes += len(chunk)
-            if compressed or (ex.telemetry_problem or "").startswith("stream"):
+            if not reading or (ex.telemetry_problem or "").startswith("stream"):
                 continue
             guarded(ex, "stream", self._read_chunk, reader, chunk, ex, turn)
         ex.delivery.stream_comments = reader.comments

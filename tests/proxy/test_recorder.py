@@ -80,3 +80,35 @@ async def test_a_batch_at_a_time_and_close_records_the_rest(recorded: Recorded) 
     assert len(recorded.server_spans()) == 8
     recorder.close()
     assert len(recorded.server_spans()) == 70
+
+
+async def test_without_consumers_nothing_is_built_but_the_access_log(
+    recorded: Recorded, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ProxySettings(routes=ROUTES)
+    telemetry = recorded.telemetry
+    quiet = Recorder(
+        settings, telemetry.tracer_provider, telemetry.meter_provider, spans=False, metrics=False
+    )
+    assert not quiet.reads_responses  # the response copy would go nowhere: it is not read
+    ex = _exchange()
+    ex.request = RequestView(wire_method="SendMessage", request_id="1", context_id="c-1")
+    turn = quiet.begin(ex, {})
+    assert turn.traceparent == {}  # the client's context goes upstream as it came
+    ex.delivery.status, ex.delivery.end_ns = 200, 2_000_000
+    quiet.submit(turn)
+    await asyncio.sleep(0)
+    assert recorded.spans() == []
+    assert recorded.metric_points("a2a.proxy.requests") == []
+
+    logged = Recorder(
+        ProxySettings(routes=ROUTES, access_log=True),
+        telemetry.tracer_provider,
+        telemetry.meter_provider,
+        spans=False,
+        metrics=False,
+    )
+    assert logged.reads_responses
+    with caplog.at_level(logging.INFO, logger="tau2observe.proxy.access"):
+        logged.finish(logged.begin(ex, {}))
+    assert any("SendMessage -> 200" in r.getMessage() for r in caplog.records)
