@@ -20,6 +20,7 @@ time (about 2 ms of loop time), with each span's recorded times unchanged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -332,6 +333,7 @@ class Recorder:
         self.conversations.close()
 
 
+@functools.lru_cache(maxsize=64)  # one upstream base per route: parsed once
 def _host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     default = 443 if parts.scheme == "https" else 80
