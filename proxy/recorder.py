@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -75,6 +76,30 @@ class Turn:
     deferred: list[Callable[[], None]] = field(default_factory=list)
 
 
+class BoundedTag:
+    """A metric tag whose values the agent chooses (tool names): the first ``capacity``
+    well-formed values are kept as they are, every later or odd one becomes ``_OTHER``, so
+    no agent can grow the number of series without bound. Spans keep the real name."""
+
+    OTHER = "_OTHER"
+    UNKNOWN = "_UNKNOWN"
+    _SHAPE = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._seen: set[str] = set()
+
+    def tag(self, value: str | None) -> str:
+        if not value:
+            return self.UNKNOWN
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._capacity or not self._SHAPE.fullmatch(value):
+            return self.OTHER
+        self._seen.add(value)
+        return value
+
+
 def untraced(ex: Exchange) -> Turn:
     """A turn with no spans: the client's trace context goes upstream as it came."""
     return Turn(ex, trace.INVALID_SPAN, trace.INVALID_SPAN, None, False, {})
@@ -110,6 +135,7 @@ class Recorder:
         self._events = instruments.counter(meter, instruments.PROXY_STREAM_EVENTS)
         self._tool_calls = instruments.counter(meter, instruments.PROXY_TOOL_CALLS)
         self.conventions = ConventionBook()
+        self.tool_names = BoundedTag(settings.max_tool_name_tags)
         self.conversations = ConversationTable(
             settings.max_conversations, settings.conversation_idle_s
         )
@@ -321,7 +347,7 @@ class Recorder:
                     1,
                     {
                         sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
-                        sc.GEN_AI_TOOL_NAME: (call.name or "_UNKNOWN")[:128],
+                        sc.GEN_AI_TOOL_NAME: self.tool_names.tag(call.name),
                         sc.PROXY_TOOL_VALID: str(call.valid).lower(),
                         sc.PROXY_TOOL_FORMAT: call.format,
                     },

@@ -116,6 +116,9 @@ class ProxySettings:
     reuse_port: bool = False
     # Finished exchanges waiting to be recorded (after their requests); full: dropped, counted.
     record_queue_max: int = 4096
+    # Distinct tool names kept as a metric tag; later ones are tagged _OTHER (the agent
+    # chooses them, and each would be a new series). Spans keep every name.
+    max_tool_name_tags: int = 256
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -145,6 +148,7 @@ class ProxySettings:
             "content_max_chars",
             "max_conversations",
             "record_queue_max",
+            "max_tool_name_tags",
         ):
             if getattr(self, key) < 1:
                 raise SettingsError(key, getattr(self, key), "must be at least 1")

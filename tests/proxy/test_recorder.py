@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from proxy.jsonrpc import RequestView
-from proxy.recorder import Recorder
+from proxy.recorder import BoundedTag, Recorder
 from proxy.settings import ProxySettings, Route
 from tests.proxy.conftest import Recorded
 from tests.proxy.test_exchange import _exchange
@@ -112,3 +112,14 @@ async def test_without_consumers_nothing_is_built_but_the_access_log(
     with caplog.at_level(logging.INFO, logger="tau2observe.proxy.access"):
         logged.finish(logged.begin(ex, {}))
     assert any("SendMessage -> 200" in r.getMessage() for r in caplog.records)
+
+
+def test_tool_names_as_a_metric_tag_are_bounded_and_well_formed() -> None:
+    names = BoundedTag(capacity=2)
+    assert names.tag("book_flight") == "book_flight"
+    assert names.tag("cancel") == "cancel"
+    assert names.tag("third_tool") == BoundedTag.OTHER  # over the capacity
+    assert names.tag("book_flight") == "book_flight"  # a kept name stays kept
+    assert BoundedTag(8).tag("x" * 65) == BoundedTag.OTHER
+    assert BoundedTag(8).tag("drop table;\n") == BoundedTag.OTHER
+    assert BoundedTag(8).tag(None) == BoundedTag.UNKNOWN
