@@ -25,7 +25,8 @@ def test_the_repository_catalogue_has_both_sections_and_their_types(catalogue: C
     assert (trials.instrument, trials.datadog, trials.source) == ("counter", "count", "evaluator")
     assert "tau2.task.id" in trials.tags
     reward = catalogue.get("tau2.task.reward")
-    assert reward is not None and reward.datadog == "distribution"
+    assert reward is not None
+    assert reward.datadog == "distribution"
     hits = catalogue.get("trace.http.server.request.hits")
     assert hits is not None
     assert hits.instrument is None  # an APM trace metric: Datadog derives it
@@ -88,7 +89,9 @@ def test_apm_metrics_need_no_instrument_type_nor_tag_descriptions() -> None:
     found = Catalogue.from_data(data, "here")
     assert found.emitted() == []
     spec = found.get("trace.x.hits")
-    assert spec is not None and spec.source == "apm" and spec.tags == {"r"}
+    assert spec is not None
+    assert spec.source == "apm"
+    assert spec.tags == {"r"}
 
 
 def test_an_unreadable_catalogue_file_is_named(tmp_path: Path) -> None:

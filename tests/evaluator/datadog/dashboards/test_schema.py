@@ -37,7 +37,7 @@ def test_to_model_gives_the_clients_model() -> None:
 def test_to_model_refuses_a_body_that_does_not_fit_listing_every_problem() -> None:
     widget = timeseries("avg:tau2.task.reward{*}", "pie")
     widget["definition"]["colour"] = "red"
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="unknown field") as caught:
         to_model(dashboard([widget]).body, "dashboard")
     message = str(caught.value)
     assert "$.widgets[0].definition.colour: unknown field" in message

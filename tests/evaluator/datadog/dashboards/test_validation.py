@@ -105,8 +105,7 @@ def test_definition_problems_name_the_file_and_catch_missing_or_repeated_titles(
     ]
     # the client's model needs a title too, and says so
     assert problems[2:] == [
-        f"{untitled.path}: $: Dashboard.__init__() missing 1 required positional argument: "
-        "'title'"
+        f"{untitled.path}: $: Dashboard.__init__() missing 1 required positional argument: 'title'"
     ]
     same_name_monitor = monitor("avg(last_5m):avg:tau2.turn.duration{*} > 30")
     same_name_monitor.body["name"] = "t"
