@@ -110,3 +110,13 @@ def test_definition_problems_name_the_file_and_catch_missing_or_repeated_titles(
     same_name_monitor = monitor("avg(last_5m):avg:tau2.turn.duration{*} > 30")
     same_name_monitor.body["name"] = "t"
     assert definition_problems([first, same_name_monitor], catalogue) == []
+
+
+def test_well_formed_definitions_pass_every_check(catalogue: Catalogue) -> None:
+    for query in (
+        "sum:tau2.task.trials{tau2.success:true,$agent} by {tau2.task.id}.as_count()",
+        "avg:tau2.turn.duration{env:prod,service:evaluator} by {host,version}",
+    ):
+        assert check_definition(dashboard([timeseries(query)]), catalogue) == []
+    good = monitor("avg(last_5m):p95:tau2.turn.duration{*} by {gen_ai.agent.name} > 30")
+    assert check_definition(good, catalogue) == []
