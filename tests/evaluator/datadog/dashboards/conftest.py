@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.datadog.dashboards.catalogue import Catalogue
 from tests.fakes.datadog_api import API_KEY, APP_KEY, FakeDatadog
 
 REPO_DASHBOARDS = Path(__file__).resolve().parents[4] / "dashboards"
@@ -18,6 +19,12 @@ def definitions(tmp_path: Path) -> Path:
     shutil.copytree(REPO_DASHBOARDS, root)
     (root / "datadog.lock.json").unlink(missing_ok=True)
     return root
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    """The repository's metric catalogue (dashboards/metrics.yaml)."""
+    return Catalogue.load(REPO_DASHBOARDS / "metrics.yaml")
 
 
 @pytest.fixture
