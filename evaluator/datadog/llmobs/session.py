@@ -108,8 +108,15 @@ def start(settings: LLMObsSettings) -> LLMObsSession:
     return _current
 
 
+# Spans whose input and output are the product's own records (the run, the trial and its
+# summary), never message text; an agent turn's text is only annotated under capture.
+_STRUCTURED_KINDS = frozenset({"workflow", "task"})
+
+
 def _without_content(span: Any) -> Any:
     """The span with message text replaced (content capture is off)."""
+    if span.get_tag("span.kind") in _STRUCTURED_KINDS:
+        return span
     for messages in (span.input, span.output):
         for message in messages:
             if isinstance(message, dict) and message.get("content"):

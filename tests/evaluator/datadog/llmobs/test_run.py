@@ -129,6 +129,17 @@ def test_each_turn_is_an_agent_span_under_its_trial_without_content(traced: Trac
         assert "reply to trial" not in text
 
 
+def test_without_content_capture_the_run_and_trial_records_are_still_shown(
+    traced: TracedRun,
+) -> None:
+    """Only message text is withheld: the run's summary and each trial's id are not content."""
+    workflow = one(traced.record.spans_of_kind("workflow"))
+    assert str(traced.report["average_reward"]) in str(workflow["meta"]["output"])
+    assert "not captured" not in str(workflow["meta"])
+    for task in traced.record.spans_of_kind("task"):
+        assert str(tag_value(task, "task_id")) in str(task["meta"]["input"])
+
+
 def test_the_evaluations_are_joined_to_the_task_and_workflow_spans(traced: TracedRun) -> None:
     record = traced.record
     trials = {t["task_id"]: t for t in traced.report["trials"]}

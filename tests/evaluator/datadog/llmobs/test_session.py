@@ -7,13 +7,19 @@ runs in a child process (traced_run.py); the content redaction is pure and runs 
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from evaluator.datadog.llmobs.session import FORCED_ENVIRONMENT, REDACTED, _without_content, current
 from tests.evaluator.datadog.llmobs.conftest import TracedRun
 
 
+def span_of(kind: str, **io: Any) -> SimpleNamespace:
+    return SimpleNamespace(get_tag={"span.kind": kind}.get, **io)
+
+
 def test_without_content_replaces_every_message_text() -> None:
-    span = SimpleNamespace(
+    span = span_of(
+        "llm",
         input=[{"role": "user", "content": "my card number"}, {"role": "system", "content": ""}],
         output=[{"role": "assistant", "content": "the answer"}, "not a message"],
     )
@@ -23,6 +29,16 @@ def test_without_content_replaces_every_message_text() -> None:
         {"role": "system", "content": ""},  # nothing to hide
     ]
     assert span.output == [{"role": "assistant", "content": REDACTED}, "not a message"]
+
+
+def test_without_content_keeps_the_runs_own_records() -> None:
+    """Workflow and task spans carry the run and trial records, never message text."""
+    summary = [{"role": "", "content": '{"average_reward": 0.5}'}]
+    for kind in ("workflow", "task"):
+        span = span_of(kind, input=[], output=list(summary))
+        assert _without_content(span).output == summary
+    agent = span_of("agent", input=[], output=[{"role": "", "content": "a reply"}])
+    assert _without_content(agent).output == [{"role": "", "content": REDACTED}]
 
 
 def test_no_session_in_a_process_that_did_not_start_one() -> None:
