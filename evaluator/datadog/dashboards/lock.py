@@ -40,7 +40,7 @@ class LockFile:
             raise DefinitionError([f"{path}: cannot read the lock file: {exc}"]) from exc
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise DefinitionError([f"{path}: expected {{'version': {VERSION}, 'sites': ...}}"])
-        sites = data.get("sites") or {}
+        sites = data.get("sites", {})
         if not isinstance(sites, dict):
             raise DefinitionError([f"{path}: 'sites' must be a mapping"])
         return cls(path, sites)

@@ -58,6 +58,7 @@ def test_ids_are_kept_per_destination_and_kind_and_survive_a_save(tmp_path: Path
         ('{"version": 2, "sites": {}}', "expected {'version': 1, 'sites': ...}"),
         ("[]", "expected {'version': 1, 'sites': ...}"),
         ('{"version": 1, "sites": ["datadoghq.com"]}', "'sites' must be a mapping"),
+        ('{"version": 1, "sites": []}', "'sites' must be a mapping"),
     ],
 )
 def test_a_bad_lock_file_is_named(tmp_path: Path, text: str, problem: str) -> None:
