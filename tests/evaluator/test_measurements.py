@@ -19,7 +19,7 @@ from evaluator.measurements import (
 )
 from evaluator.results import RunResult
 from evaluator.telemetry import EvaluatorMetrics
-from tests.evaluator.datadog.push.runs import RealRun, catalogue, synthetic_run
+from tests.evaluator.runs import RealRun, catalogue, synthetic_run
 
 
 def assert_same_as_otlp(result: RunResult, otlp: dict[str, list[Any]]) -> None:

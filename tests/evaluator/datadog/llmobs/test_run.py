@@ -27,7 +27,7 @@ from evaluator.genai.evaluation import (
     trial_evaluations,
 )
 from tests.evaluator.datadog.llmobs.conftest import TracedRun
-from tests.evaluator.datadog.push.runs import synthetic_run
+from tests.evaluator.runs import synthetic_run
 from tests.fakes.llmobs_intake import tag_value
 
 

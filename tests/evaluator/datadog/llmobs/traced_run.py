@@ -19,7 +19,7 @@ import threading
 
 from evaluator.datadog.llmobs import cli, session
 from evaluator.datadog.llmobs.run import LLMObsRun, agent_turn
-from tests.evaluator.datadog.push.runs import synthetic_run
+from tests.evaluator.runs import synthetic_run
 
 ML_APP = "tau2-unit"
 AGENT = "sample-agent"

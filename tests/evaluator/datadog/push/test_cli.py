@@ -16,14 +16,8 @@ from typing import Any
 import pytest
 
 from evaluator.cli import main
-from tests.evaluator.datadog.push.runs import (
-    RealRun,
-    catalogue,
-    synthetic_run,
-    tags_of,
-    values,
-    write,
-)
+from tests.evaluator.datadog.push.runs import tags_of, values
+from tests.evaluator.runs import RealRun, catalogue, synthetic_run, write
 from tests.fakes.datadog_metrics_api import (
     API_KEY,
     MAX_COMPRESSED,

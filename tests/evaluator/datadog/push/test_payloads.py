@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from evaluator.datadog.push.payloads import Limits, Stamped, batches, stamp, to_series
-from tests.evaluator.datadog.push.runs import synthetic_run, values
+from tests.evaluator.datadog.push.runs import values
+from tests.evaluator.runs import synthetic_run
 
 
 def test_batches_respect_any_limits_and_lose_nothing() -> None:

@@ -13,13 +13,8 @@ from evaluator.datadog.push.errors import MetricsApiError, OutsideTimeWindowErro
 from evaluator.datadog.push.payloads import ENDPOINT_PATHS, Batch
 from evaluator.datadog.push.settings import PushSettings
 from evaluator.datadog.push.submission import describe, plan_submission, send
-from tests.evaluator.datadog.push.runs import (
-    Sleeps,
-    sender,
-    small_submission,
-    synthetic_run,
-    write,
-)
+from tests.evaluator.datadog.push.runs import Sleeps, sender, small_submission
+from tests.evaluator.runs import synthetic_run, write
 from tests.fakes.datadog_metrics_api import API_KEY, FakeMetricsApi
 
 
