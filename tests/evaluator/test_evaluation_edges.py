@@ -8,20 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, PlainTextResponse
-from starlette.routing import Route
 
 from evaluator.agents import AgentSettings, RunningAgent, serve_in_thread
 from evaluator.cli import main
-from evaluator.errors import AgentUnreachable, NotAnA2AAgent, UnknownDomain, UnknownTask
+from evaluator.errors import UnknownDomain, UnknownTask
 from evaluator.results import load_results
 from tests.evaluator.a2a_servers import (
     HeaderRecorder,
     ScriptedCore,
     free_port,
     serve_agent,
-    serve_asgi,
 )
 from tests.evaluator.test_evaluation_e2e import evaluate
 
@@ -121,29 +117,6 @@ def test_a_timeout_is_the_agents_failure_and_scores_zero() -> None:
     assert result.summary.pass_hat_k == {1: 0.0}
     assert result.summary.average_reward == 0.0
     assert result.status == "complete"
-
-
-def test_unreachable_agent_is_a_clear_error() -> None:
-    url = f"http://127.0.0.1:{free_port()}/"
-    for mode in ("none", "in-process"):
-        with pytest.raises(
-            AgentUnreachable, match=r"cannot reach the agent at .*is it running"
-        ) as e:
-            evaluate(agent_endpoint=url, proxy_mode=mode, auth_token=TOKEN)
-        assert TOKEN not in str(e.value)
-
-
-def test_non_a2a_endpoints_are_a_clear_error() -> None:
-    def html(url: str) -> Starlette:
-        return Starlette(routes=[Route("/{p:path}", lambda r: HTMLResponse("<html>hi</html>"))])
-
-    def missing(url: str) -> Starlette:
-        return Starlette(routes=[Route("/x", lambda r: PlainTextResponse("no"))])
-
-    with serve_asgi(missing) as url, pytest.raises(NotAnA2AAgent, match="HTTP 404"):
-        evaluate(agent_endpoint=url, proxy_mode="none")
-    with serve_asgi(html) as url, pytest.raises(NotAnA2AAgent, match="not an A2A agent card"):
-        evaluate(agent_endpoint=url, proxy_mode="none")
 
 
 def test_unknown_domain_and_task(oracle: RunningAgent) -> None:

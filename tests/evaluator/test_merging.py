@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from evaluator.agents import AgentSettings, serve_in_thread
-from evaluator.cli import main
 from evaluator.config import EvalConfig
 from evaluator.merging import MergeError, merge_runs
-from evaluator.results import RunResult, load_results, save_results
-from tests.evaluator.test_runner import identity, run
+from evaluator.results import RunResult
+from tests.evaluator.test_runner import run
 
 pytestmark = pytest.mark.slow
 
@@ -35,23 +33,6 @@ def shard(result: RunResult, index: int, count: int) -> RunResult:
         tasks=[t for t in result.tasks if t.task_id in ids],
         trials=[t for t in result.trials if t.task_id in ids],
     )
-
-
-def test_merged_shards_equal_the_unsharded_run_trial_by_trial(
-    whole: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    paths = [save_results(shard(whole, i, 3), tmp_path / f"s{i}.json") for i in (2, 0, 1)]
-    out = tmp_path / "merged.json"
-    assert main(["merge", *map(str, paths), "--output", str(out)]) == 0
-    assert "scored 10 of 10 trials" in capsys.readouterr().out
-    merged = load_results(out)
-    assert [identity(t) for t in merged.trials] == [identity(t) for t in whole.trials]
-    assert [t.task_id for t in merged.tasks] == [t.task_id for t in whole.tasks]
-    assert merged.summary.pass_hat_k == pytest.approx(whole.summary.pass_hat_k)
-    assert merged.summary.average_reward == pytest.approx(whole.summary.average_reward)
-    assert merged.status == "complete"
-    assert merged.config["shard"] is None
-    assert "merged from 3 runs" in (merged.status_note or "")
 
 
 def test_a_missing_or_doubled_shard_and_another_configuration_are_reported(

@@ -12,7 +12,7 @@ from evaluator.agents.oracle import (
     UNKNOWN_DOMAIN_REPLY,
     OracleAgent,
 )
-from evaluator.agents.scripted import NO_TEXT_REPLY, UNRECOGNISED_OPENING_REPLY
+from evaluator.agents.scripted import UNRECOGNISED_OPENING_REPLY
 from tests.evaluator.agents.openings import (
     FORMATS,
     expected_call,
@@ -120,13 +120,6 @@ async def test_unknown_tools_get_a_refusal(index: TaskIndex) -> None:
         'Reply with {"tool_call": {"name": ..., "arguments": {...}}}\n\nLaunch it please.'
     )
     assert await agent.reply("ctx", text) == UNKNOWN_DOMAIN_REPLY
-
-
-async def test_unusable_messages_get_a_plain_explanation() -> None:
-    agent = OracleAgent()
-    assert await agent.reply("ctx", "   ") == NO_TEXT_REPLY
-    assert await agent.reply("ctx", "hello, who are you?") == UNRECOGNISED_OPENING_REPLY
-    assert "ctx" not in agent.contexts  # a proper opening can still start the conversation
 
 
 async def test_state_is_bounded_and_a_forgotten_context_starts_over(index: TaskIndex) -> None:

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from evaluator.report import charts, svg
+from evaluator.report import charts
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 
@@ -89,24 +89,6 @@ def test_box_plot_in_milliseconds() -> None:
 def test_no_data_says_so() -> None:
     root = parse(charts.box_plot([], {}, chart="l", title="t", x_label="x", y_label="y"))
     assert "no traced exchanges" in texts(root)
-
-
-def test_long_category_names_wrap_onto_lines() -> None:
-    assert svg.wrap_label("expected action missing", 12) == ["expected", "action", "missing"]
-    assert svg.wrap_label("averyveryverylongword", 5) is None
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [(0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1.0]), (0, 10, [0, 2, 4, 6, 8, 10]), (0, 2703, None)],
-)
-def test_nice_ticks(low: float, high: float, expected: list[float] | None) -> None:
-    ticks = svg.nice_ticks(low, high, 5)
-    if expected is not None:
-        assert ticks == pytest.approx(expected)
-    assert ticks[0] <= low
-    assert ticks[-1] >= high
-    assert len(ticks) <= 8
 
 
 def test_equal_points_of_two_series_stay_visible_side_by_side() -> None:

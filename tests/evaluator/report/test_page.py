@@ -1,25 +1,20 @@
-"""The report of a real small run (oracle vs flawed on tau2's mock domain, through the
-sidecar): content, the join to the sidecar's spans, escaping, and the command line."""
+"""The report page of a real small run (oracle vs flawed on tau2's mock domain, through the
+sidecar): content, the join to the sidecar's spans, escaping."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from evaluator import summary
-from evaluator.cli import main
 from evaluator.report import analysis, build_report, write_report
 from evaluator.report import page as page_module
 from evaluator.report.traces import read_spans
-from evaluator.results import RunResult, TrialResult, save_results
 from tests.evaluator.report.conftest import SmallRun
-
-pytestmark = pytest.mark.slow
+from tests.evaluator.report.pages import leaderboard_row, section, trial_block
 
 CHARTS = (
     "pass-hat-k",
@@ -39,6 +34,7 @@ def page(small_run: SmallRun, tmp_path_factory: pytest.TempPathFactory) -> str:
     return output.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_oracle_ranks_ahead_of_the_flawed_agent(small_run: SmallRun, page: str) -> None:
     oracle, flawed = small_run.results
     assert oracle.summary.pass_hat_k[1] > flawed.summary.pass_hat_k[1]
@@ -46,6 +42,7 @@ def test_the_oracle_ranks_ahead_of_the_flawed_agent(small_run: SmallRun, page: s
     assert ranked == [("oracle", "1"), ("flawed", "2")]
 
 
+@pytest.mark.slow
 def test_every_chart_is_an_inline_svg(page: str) -> None:
     for chart in CHARTS:
         assert f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{chart}"' in page
@@ -58,6 +55,7 @@ def test_every_chart_is_an_inline_svg(page: str) -> None:
     assert "src=" not in page
 
 
+@pytest.mark.slow
 def test_a_known_task_transcript_with_its_sidecar_spans(small_run: SmallRun, page: str) -> None:
     oracle = small_run.results[0]
     known = next(t for t in oracle.trials if t.success and len(t.turn_records) >= 2)
@@ -72,6 +70,7 @@ def test_a_known_task_transcript_with_its_sidecar_spans(small_run: SmallRun, pag
     assert "Reward <b>1.00</b>" in block
 
 
+@pytest.mark.slow
 def test_a_failed_flawed_trial_says_why(small_run: SmallRun, page: str) -> None:
     flawed = small_run.results[1]
     failed = [t for t in flawed.trials if not t.success]
@@ -82,6 +81,7 @@ def test_a_failed_flawed_trial_says_why(small_run: SmallRun, page: str) -> None:
     assert "Malformed tool calls the sidecar saw" in page or "not met" in page
 
 
+@pytest.mark.slow
 def test_every_turn_of_the_run_joins_its_sidecar_span(small_run: SmallRun) -> None:
     report = build_report(small_run.results, read_spans([small_run.trace_file]))
     for row in report.summaries():
@@ -91,6 +91,7 @@ def test_every_turn_of_the_run_joins_its_sidecar_span(small_run: SmallRun) -> No
         assert row.latency_source == "sidecar"
 
 
+@pytest.mark.slow
 def test_untrusted_text_is_escaped(small_run: SmallRun) -> None:
     oracle = small_run.results[0]
     evil = '<img src=x onerror="alert(1)">'
@@ -107,46 +108,7 @@ def test_untrusted_text_is_escaped(small_run: SmallRun) -> None:
     assert html.escape(evil) in text
 
 
-def test_report_command(
-    small_run: SmallRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    output = tmp_path / "r.html"
-    args = [str(p) for p in small_run.result_paths]
-    assert (
-        main(["report", *args, "--traces", str(small_run.trace_file), "--output", str(output)]) == 0
-    )
-    assert f"report written to {output}" in capsys.readouterr().out
-    assert 'data-chart="latency-by-method"' in output.read_text(encoding="utf-8")
-
-
-def test_report_command_names_a_bad_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["report", str(bad), "--output", str(tmp_path / "r.html")])
-    assert exit_info.value.code == 2
-    assert "bad.json" in capsys.readouterr().err
-
-
-def trial_block(page: str, agent: str, task_id: str, trial: int) -> str:
-    start = page.index(
-        f'data-agent="{agent}" data-task="{html.escape(task_id)}" data-trial="{trial}"'
-    )
-    ends = [page.find(m, start) for m in ('<details class="trial', "</section>")]
-    return page[start : min(e for e in ends if e > 0)]
-
-
-def section(page: str, marker: str, end: str = "</div>") -> str:
-    start = page.index(marker)
-    return page[start : page.index(end, start)]
-
-
-def leaderboard_row(page: str, label: str) -> str:
-    return section(page, f'<tr data-agent="{html.escape(label)}">', "</tr>")
-
-
+@pytest.mark.slow
 def test_headlines_say_what_the_scores_cover_with_their_intervals(
     small_run: SmallRun, page: str
 ) -> None:
@@ -160,6 +122,7 @@ def test_headlines_say_what_the_scores_cover_with_their_intervals(
     assert "95% Wilson interval" in section(page, 'id="interval-note"', "</p>")
 
 
+@pytest.mark.slow
 def test_each_runs_configuration_is_shown(small_run: SmallRun, page: str) -> None:
     for result in small_run.results:
         card = section(page, f'data-run="{result.agent.name}"', "</table>")
@@ -180,6 +143,7 @@ def test_each_runs_configuration_is_shown(small_run: SmallRun, page: str) -> Non
     assert "not tau2 scores" in note
 
 
+@pytest.mark.slow
 def test_checks_outside_the_reward_basis_are_shown_apart(small_run: SmallRun, page: str) -> None:
     observed = [
         (result.agent.name, t)
@@ -201,6 +165,7 @@ def test_checks_outside_the_reward_basis_are_shown_apart(small_run: SmallRun, pa
             assert all(html.escape(c.description) not in counted for c in uncounted)
 
 
+@pytest.mark.slow
 def test_failed_trials_by_cause_and_termination_reasons(small_run: SmallRun, page: str) -> None:
     flawed = small_run.results[1]
     row = leaderboard_row(page, "flawed")
@@ -213,6 +178,7 @@ def test_failed_trials_by_cause_and_termination_reasons(small_run: SmallRun, pag
         assert f"<td class=num>{n}</td>" in table
 
 
+@pytest.mark.slow
 def test_per_task_differences_between_the_runs(small_run: SmallRun, page: str) -> None:
     oracle, flawed = small_run.results
     differing = {t.task_id for t in flawed.trials if not t.success} - {
@@ -224,76 +190,13 @@ def test_per_task_differences_between_the_runs(small_run: SmallRun, page: str) -
         assert f'<tr data-task="{html.escape(task)}">' in table
 
 
-def with_trials(result: RunResult, trials: list[TrialResult], **changes: Any) -> RunResult:
-    """``result`` with other trials, its summary made again as the runner makes it."""
-    tasks = [t for t in result.tasks if any(x.task_id == t.task_id for x in trials)]
-    figures = summary.summarize(
-        trials, [t.task_id for t in tasks], 1.0, result.config["num_trials"]
-    )
-    return dataclasses.replace(result, tasks=tasks, trials=trials, summary=figures, **changes)
-
-
-def test_a_run_with_unscored_trials_never_reads_as_over_all_trials(
-    small_run: SmallRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    oracle = small_run.results[0]
-    trials = list(oracle.trials)
-    trials[0] = dataclasses.replace(
-        trials[0],
-        status="not_scored",
-        cause=summary.CAUSE_USER,
-        error="the user simulator failed: RateLimitError",
-        reward=0.0,
-        success=False,
-    )
-    path = save_results(with_trials(oracle, trials, status="incomplete"), tmp_path / "r.json")
-    output = tmp_path / "r.html"
-    assert main(["report", str(path), "--output", str(output)]) == 0
-    n = len(trials)
-    err = capsys.readouterr().err
-    assert f"scored {n - 1} of {n} trials; 1 not scored" in err
-    assert f"over {n} trials" not in err
-    text = output.read_text(encoding="utf-8")
-    assert f"scored {n - 1} of {n} trials; 1 not scored" in text
-    assert f"over {n} trials" not in text
-    block = trial_block(text, "oracle", trials[0].task_id, trials[0].trial)
-    assert 'class="pill warn">not scored' in block
-    assert "user simulator failed (not scored)" in block
-    assert block.count("RateLimitError") == 1
-
-
-def test_runs_over_different_tasks_are_named_apart_and_flagged(
-    small_run: SmallRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    oracle = small_run.results[0]
-    keep = {t.task_id for t in oracle.tasks[:2]}
-    fewer = with_trials(
-        oracle,
-        [t for t in oracle.trials if t.task_id in keep],
-        run_id="feedc0de" + "0" * 24,
-        started_at="2026-12-24T09:30:00+00:00",
-    )
-    paths = [
-        save_results(oracle, tmp_path / "all.json"),
-        save_results(fewer, tmp_path / "fewer.json"),
-    ]
-    output = tmp_path / "r.html"
-    assert main(["report", *map(str, paths), "--output", str(output)]) == 0
-    err = capsys.readouterr().err
-    assert "warning: The runs cover different tasks" in err
-    text = output.read_text(encoding="utf-8")
-    assert "The runs cover different tasks" in section(text, 'id="comparability"')
-    assert "oracle · 2026-12-24 09:30 · feedc0de" in text
-    assert f"oracle · {analysis.started_label(oracle.started_at)} · {oracle.run_id[:8]}" in text
-    assert "oracle #1" not in text
-    assert "not in this run" in section(text, 'id="task-differences"', "</table>")
-
-
+@pytest.mark.slow
 def test_the_same_tasks_raise_no_warning(small_run: SmallRun) -> None:
     assert build_report(small_run.results).warnings() == []
     assert 'id="comparability"' not in build_report(small_run.results).html()
 
 
+@pytest.mark.slow
 def test_without_spans_turn_latency_is_the_evaluators_own(small_run: SmallRun) -> None:
     report = build_report(small_run.results)
     text = report.html()
@@ -311,3 +214,65 @@ def test_without_spans_turn_latency_is_the_evaluators_own(small_run: SmallRun) -
         assert f"{page_module.ms(s.latency_p50_s)} · {page_module.ms(s.latency_p95_s)}" in row
         assert "evaluator’s own timing (no sidecar spans)" in row
         assert f"<td>{s.label}</td><td class=num>{len(own)}</td>" in table
+
+
+# The page's small pure pieces, without a run.
+
+
+def test_missing_figures_show_a_dash_not_a_zero() -> None:
+    assert (page_module.pct(None), page_module.num(None), page_module.ms(None)) == ("–",) * 3
+    assert page_module.pct(0.0) == "0%"
+    assert page_module.pct(0.875) == "88%"
+    assert page_module.num(0.5) == "0.500"
+    assert page_module.num(2 / 3, 1) == "0.7"
+    assert page_module.ms(0.01234) == "12.3 ms"
+
+
+def test_anchors_keep_only_safe_characters() -> None:
+    assert page_module.anchor("oracle", "task 1", 0) == "oracle-task_1-0"
+    assert page_module.anchor('<a href="x">', "t") == "_a_href__x__-t"
+
+
+def test_timestamps_are_shown_in_utc() -> None:
+    assert page_module.timestamp("2026-12-01T20:28:31+01:00") == "2026-12-01 19:28:31 UTC"
+    assert page_module.timestamp("2026-12-01T19:28:31") == "2026-12-01 19:28:31"
+    assert page_module.timestamp("yesterday") == "yesterday"
+
+
+def test_a_status_other_than_complete_is_a_warning_pill() -> None:
+    assert page_module.status_pill("complete") == '<span class="pill pass">complete</span>'
+    assert page_module.status_pill("<x>") == '<span class="pill warn">&lt;x&gt;</span>'
+
+
+def test_who_sent_each_request() -> None:
+    assert page_module.request_role(0, "Hello")[1] == "user"
+    assert "first message" in page_module.request_role(0, "Hello")[0]
+    assert page_module.request_role(3, "Hello") == ("user", "user")
+    assert page_module.request_role(3, "Tool result: {}") == ("tool result", "tool")
+
+
+def test_a_short_message_is_shown_whole_and_escaped() -> None:
+    block = page_module.message("agent", "agent", "<b>hi</b>")
+    assert "&lt;b&gt;hi&lt;/b&gt;" in block
+    assert "<b>" not in block
+    assert "<details>" not in block
+
+
+def test_a_long_message_is_previewed_with_the_rest_behind_details() -> None:
+    head, tail = "H" * page_module.PREVIEW_HEAD, "T" * page_module.PREVIEW_TAIL
+    text = head + "m" * 1000 + tail
+    block = page_module.message("user", "user", text)
+    assert f"… {1000} characters …" in block
+    assert f"show all {len(text)} characters" in block
+    assert block.count(text) == 1  # the whole text once, inside <details>
+
+
+def test_a_huge_message_is_cut_even_behind_details() -> None:
+    text = "x" * (page_module.FULL_TEXT_MAX + 500)
+    block = page_module.message("user", "user", text)
+    assert text not in block
+    assert "x" * page_module.FULL_TEXT_MAX + "\n…(cut)" in block
+
+
+def test_a_turn_without_its_span_says_so() -> None:
+    assert "no sidecar span" in page_module.proxy_meta(None)
