@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii as _str  # json.dumps' own escaping
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -123,8 +124,81 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
 
 
 def span_text(span: ReadableSpan) -> str:
-    """One span's OTLP/JSON text (compact), as it appears inside a request."""
-    return json.dumps(encode_span(span), separators=(",", ":"))
+    """One span's OTLP/JSON text (compact), as it appears inside a request: exactly
+    ``json.dumps(encode_span(span), separators=(",", ":"))``, written directly. Building
+    the mapping first and encoding it costs about three times as much (a small dict per
+    attribute, each walked again by the encoder), and this runs for every span."""
+    context = span.get_span_context()
+    assert context is not None
+    parent = span.parent
+    flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
+    out = [
+        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}",'
+        f'"name":{_str(span.name)},"kind":{_KIND.get(span.kind, 0)},'
+        f'"startTimeUnixNano":"{span.start_time or 0}","endTimeUnixNano":"{span.end_time or 0}",'
+        f'"attributes":{_key_values_text(span.attributes)},"flags":{flags}'
+    ]
+    if parent is not None:
+        out.append(f',"parentSpanId":"{parent.span_id:016x}"')
+    if context.trace_state:
+        out.append(f',"traceState":{_str(context.trace_state.to_header())}')
+    if span.events:
+        events = ",".join(
+            f'{{"timeUnixNano":"{e.timestamp}","name":{_str(e.name)},'
+            f'"attributes":{_key_values_text(e.attributes)}}}'
+            for e in span.events
+        )
+        out.append(f',"events":[{events}]')
+    if span.links:
+        links = ",".join(
+            f'{{"traceId":"{link.context.trace_id:032x}","spanId":"{link.context.span_id:016x}",'
+            f'"attributes":{_key_values_text(link.attributes)},'
+            f'"flags":{0x100 | (0x200 if link.context.is_remote else 0)}}}'
+            for link in span.links
+        )
+        out.append(f',"links":[{links}]')
+    if span.dropped_attributes:
+        out.append(f',"droppedAttributesCount":{span.dropped_attributes}')
+    if span.dropped_events:
+        out.append(f',"droppedEventsCount":{span.dropped_events}')
+    status = span.status
+    message = f',"message":{_str(status.description)}' if status.description else ""
+    out.append(f',"status":{{"code":{_STATUS[status.status_code]}{message}}}}}')
+    return "".join(out)
+
+
+def _key_values_text(attributes: Mapping[str, Any] | None) -> str:
+    if not attributes:
+        return "[]"
+    pairs = ",".join(
+        f'{{"key":{_str(key)},"value":{_any_value_text(value)}}}'
+        for key, value in attributes.items()
+    )
+    return f"[{pairs}]"
+
+
+def _any_value_text(value: Any) -> str:
+    """:func:`any_value`'s mapping as compact JSON text."""
+    if isinstance(value, str):  # the common case first
+        return f'{{"stringValue":{_str(value)}}}'
+    if isinstance(value, bool):
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
+    if isinstance(value, int):
+        return f'{{"intValue":"{value}"}}'
+    if isinstance(value, float):
+        return f'{{"doubleValue":{_float(value)}}}'
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Sequence):
+        return json.dumps(any_value(value), separators=(",", ":"))
+    items = ",".join(_any_value_text(v) for v in value)
+    return f'{{"arrayValue":{{"values":[{items}]}}}}'
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
 
 
 def request_text(spans: Sequence[ReadableSpan], text_of: Callable[[ReadableSpan], str]) -> str:

@@ -93,3 +93,65 @@ def test_span_texts_are_made_when_spans_end_not_in_the_exporter(tmp_path: Any) -
     assert len(texts) == 0
     [line] = path.read_text().splitlines()
     assert json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "x"
+
+
+def test_span_text_is_exactly_the_mappings_json() -> None:
+    """The direct writer and ``json.dumps(encode_span(...))`` agree to the byte, on every
+    value type and field the encoder knows (escapes, non-ASCII, NaN, limits, links)."""
+    from opentelemetry.sdk.trace import SpanLimits
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    from proxy.otlp_json import encode_span, span_text
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "s"}),
+        span_limits=SpanLimits(max_span_attributes=12, max_events=2),
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("scope")
+    remote = SpanContext(
+        0xABC,
+        0xDEF,
+        is_remote=True,
+        trace_flags=TraceFlags(1),
+        trace_state=TraceState([("vendor", "v=1")]),
+    )
+    span = tracer.start_span(
+        'quote " back\\slash é \u2028 \x01',
+        context=set_span_in_context(NonRecordingSpan(remote)),
+        kind=SpanKind.CLIENT,
+        links=[Link(remote, {"why": "x"}), Link(remote)],
+        attributes={
+            "s": 'a "b" \n é 😀',
+            "empty": "",
+            "i": -(2**63),
+            "big": 2**63 - 1,
+            "f": 0.1,
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "ninf": float("-inf"),
+            "t": True,
+            "no": False,
+            "strs": ["x", 'y"'],
+            "ints": [1, -2],
+            "floats": [1.5, float("nan")],
+            "bools": [True, False],
+            "over the limit": "dropped",
+        },
+    )
+    for n in range(4):
+        span.add_event(f"e{n}", {"n": n, "s": "é"}, timestamp=100 + n)
+    span.set_status(Status(StatusCode.ERROR, 'it broke: "why"'))
+    span.end()
+    plain = tracer.start_span("plain")
+    plain.end()
+    ok = tracer.start_span("ok")
+    ok.set_status(Status(StatusCode.OK))
+    ok.end()
+    spans = exporter.get_finished_spans()
+    assert spans[0].dropped_attributes
+    assert spans[0].dropped_events
+    assert spans[0].links
+    for each in spans:
+        assert span_text(each) == json.dumps(encode_span(each), separators=(",", ":"))
