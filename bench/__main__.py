@@ -70,6 +70,8 @@ end
 
 
 BARE = "bare aiohttp forwarder"
+# --workers 2 shares this machine's two cores with wrk and the agent: throughput only.
+WORKERS = "sidecar, telemetry on, 2 workers"
 
 
 @dataclass
@@ -176,6 +178,19 @@ def processes(tools: dict[str, str | None], workdir: Path) -> Iterator[dict[str,
             process = spawn([sys.executable, "-m", "proxy", *command, *extra], quiet)
             wait_for_port(port)
             targets[name] = Target(name, f"http://127.0.0.1:{port}", process.pid)
+        port = free_port()
+        command = [
+            "--log-level",
+            "WARNING",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--upstream",
+            upstream,
+        ]
+        traced = ["--trace-file", str(workdir / "spans-workers.jsonl"), "--capture-content"]
+        process = spawn([sys.executable, "-m", "proxy", *command, *traced, "--workers", "2"], quiet)
+        wait_for_port(port)
+        targets[WORKERS] = Target(WORKERS, f"http://127.0.0.1:{port}", process.pid)
         if tools["nginx"]:
             port = free_port()
             config = workdir / "nginx.conf"
@@ -347,7 +362,8 @@ def main() -> int:
             f"latency: {rounds} interleaved rounds x {per_round} sequential SendMessage per target ...",
             flush=True,
         )
-        samples = asyncio.run(latency_rounds(targets, per_round, rounds))
+        one_process = {n: t for n, t in targets.items() if n != WORKERS}
+        samples = asyncio.run(latency_rounds(one_process, per_round, rounds))
         for name, values in samples.items():
             report.latency_ms[name] = percentiles(values, 1000)
         direct = samples["direct"]
@@ -371,7 +387,7 @@ def main() -> int:
             "SSE: 200 events 5 ms apart, delay from the agent's write to the client's read ...",
             flush=True,
         )
-        for name, target in targets.items():
+        for name, target in one_process.items():
             report.sse_delay_ms[name] = percentiles(asyncio.run(sse_delays(target.url, 200)), 1)
         if tools["wrk"]:
             target = targets["sidecar, telemetry on"]
@@ -417,7 +433,19 @@ def print_report(report: Report) -> None:
         bare = report.throughput_rps.get(BARE)
         print("\nthroughput, 16 connections (requests/s)")
         for name, rps in report.throughput_rps.items():
-            print(f"  {name:24} {rps:9.0f}{ratios(rps, {'bare': bare, 'nginx': nginx})}")
+            print(f"  {name:32} {rps:9.0f}{ratios(rps, {'bare': bare, 'nginx': nginx})}")
+        one, two = (report.throughput_rps.get(n) for n in ("sidecar, telemetry on", WORKERS))
+        if one and two:
+            print(
+                f"  --workers 2 / 1 with telemetry on: {two / one:.2f}x (the two workers share "
+                "this machine's cores with wrk and the agent)"
+            )
+        on, off = (
+            report.throughput_rps.get(n)
+            for n in ("sidecar, telemetry on", "sidecar, telemetry off")
+        )
+        if on and off:
+            print(f"  telemetry on / off: {on / off:.2f}x")
     print("\nSSE relay delay, agent write -> client read (ms)")
     direct = report.sse_delay_ms.get("direct", {})
     for name, p in report.sse_delay_ms.items():
