@@ -159,38 +159,22 @@ def processes(tools: dict[str, str | None], workdir: Path) -> Iterator[dict[str,
         wait_for_port(port)
         targets[BARE] = Target(BARE, f"http://127.0.0.1:{port}", bare.pid)
         quiet = {"OTEL_SDK_DISABLED": "false", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+
+        def traced(name: str) -> list[str]:
+            return ["--trace-file", str(workdir / name), "--capture-content"]
+
         for name, extra in (
             ("sidecar, telemetry off", []),
-            (
-                "sidecar, telemetry on",
-                ["--trace-file", str(workdir / "spans.jsonl"), "--capture-content"],
-            ),
+            ("sidecar, telemetry on", traced("spans.jsonl")),
+            (WORKERS, [*traced("spans-workers.jsonl"), "--workers", "2"]),
         ):
             port = free_port()
-            command = [
-                "--log-level",
-                "WARNING",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--upstream",
-                upstream,
-            ]
-            process = spawn([sys.executable, "-m", "proxy", *command, *extra], quiet)
+            command = ["--log-level", "WARNING", "--listen", f"127.0.0.1:{port}"]
+            process = spawn(
+                [sys.executable, "-m", "proxy", *command, "--upstream", upstream, *extra], quiet
+            )
             wait_for_port(port)
             targets[name] = Target(name, f"http://127.0.0.1:{port}", process.pid)
-        port = free_port()
-        command = [
-            "--log-level",
-            "WARNING",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--upstream",
-            upstream,
-        ]
-        traced = ["--trace-file", str(workdir / "spans-workers.jsonl"), "--capture-content"]
-        process = spawn([sys.executable, "-m", "proxy", *command, *traced, "--workers", "2"], quiet)
-        wait_for_port(port)
-        targets[WORKERS] = Target(WORKERS, f"http://127.0.0.1:{port}", process.pid)
         if tools["nginx"]:
             port = free_port()
             config = workdir / "nginx.conf"
