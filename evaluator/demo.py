@@ -335,7 +335,10 @@ def demo_services(plan: DemoPlan, telemetry: Telemetry, err: Console) -> Iterato
         def stop_sidecar() -> None:
             if not stopped.is_set():
                 stopped.set()
-                loop.run(proxy.stop(), timeout=15)
+                try:
+                    loop.run(proxy.stop(), timeout=15)
+                except TimeoutError:  # a stuck stop must not turn Ctrl-C into a hang
+                    err.print("the sidecar did not stop within 15 s; leaving it", highlight=False)
 
         stack.callback(stop_sidecar)
         endpoints = Endpoints(
@@ -363,6 +366,7 @@ def start_sidecar(
         listen_host="127.0.0.1",
         listen_port=0,
         routes=tuple(Route(name=k, prefix=f"/{k}", upstream=u) for k, u in upstreams.items()),
+        shutdown_grace_s=1.0,  # stopping it is what ends an interrupted run's turns
     )
     return loop.run(start_proxy(settings, telemetry.sibling(semconv.PROXY_SERVICE)), timeout=30)
 

@@ -442,6 +442,7 @@ async def _start_proxy(route_name: str, upstream: str, telemetry: Telemetry) -> 
         listen_host="127.0.0.1",
         listen_port=0,
         routes=(Route(name=route_name, prefix="/", upstream=upstream),),
+        shutdown_grace_s=1.0,  # stopping it is what ends an interrupted run's turns
     )
     # The sidecar's spans carry its own service name, as a standalone sidecar's would.
     return await start_proxy(settings, telemetry)

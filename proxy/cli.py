@@ -153,6 +153,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="close a kept-alive client connection idle this long (default: %(default)s)",
     )
     parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may take to finish before they are "
+        "cut (default: %(default)s)",
+    )
+    parser.add_argument(
         "--client-write-timeout",
         type=float,
         default=60.0,
@@ -208,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
             client_header_timeout_s=args.client_header_timeout,
             client_idle_timeout_s=args.client_idle_timeout,
             client_write_timeout_s=args.client_write_timeout,
+            shutdown_grace_s=args.shutdown_grace,
             max_connections=args.max_connections,
             parse_max_bytes=args.parse_max_bytes,
             reuse_port=args.workers > 1,

@@ -653,6 +653,7 @@ async def start_proxy(settings: ProxySettings, telemetry: Telemetry) -> RunningP
         handle_signals=False,
         handler_cancellation=True,
         keepalive_timeout=settings.client_idle_timeout_s,
+        shutdown_timeout=settings.shutdown_grace_s,  # then handlers in flight are cancelled
     )
     await runner.setup()
     assert runner.server is not None

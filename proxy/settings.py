@@ -116,6 +116,9 @@ class ProxySettings:
     reuse_port: bool = False
     # Finished exchanges waiting to be recorded (after their requests); full: dropped, counted.
     record_queue_max: int = 4096
+    # On stop (SIGTERM), requests in flight get this long to finish, then are cut. An
+    # in-process sidecar uses a short one: its stop is what ends an interrupted run's turns.
+    shutdown_grace_s: float = 30.0
     # Distinct tool names kept as a metric tag; later ones are tagged _OTHER (the agent
     # chooses them, and each would be a new series). Spans keep every name.
     max_tool_name_tags: int = 256
@@ -152,6 +155,8 @@ class ProxySettings:
         ):
             if getattr(self, key) < 1:
                 raise SettingsError(key, getattr(self, key), "must be at least 1")
+        if self.shutdown_grace_s < 0:
+            raise SettingsError("--shutdown-grace", self.shutdown_grace_s, "must be 0 or more")
         if self.max_connections is not None and self.max_connections < 1:
             raise SettingsError("--max-connections", self.max_connections, "must be at least 1")
         for name in self.redact_names:

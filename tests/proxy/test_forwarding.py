@@ -526,6 +526,25 @@ async def test_client_hanging_up_cancels_the_upstream_call(
     assert _attrs(server)["error.type"] == "client_disconnect"
 
 
+async def test_stopping_cuts_requests_in_flight_after_the_grace(
+    raw: RawUpstream, start: ProxyFactory, recorded: Recorded
+) -> None:
+    """A stop waits --shutdown-grace for requests in flight, then cuts them (and the
+    agent's call with them), instead of waiting for a silent agent."""
+    proxy = await start(raw.url, shutdown_grace_s=0.2)
+    async with _session() as http:
+        pending = asyncio.ensure_future(
+            http.post(proxy.base_url + "/stall?stop", json={"jsonrpc": "2.0", "id": 1})
+        )
+        await _until(lambda: "/stall?stop" in raw.app[STARTED])
+        await asyncio.wait_for(proxy.stop(), timeout=10)  # the stall itself lasts 30 s
+        with pytest.raises(aiohttp.ClientError):
+            await pending
+    await _until(lambda: "/stall?stop" in raw.app[CANCELLED])
+    [server] = recorded.server_spans()
+    assert _attrs(server)["error.type"] == "client_disconnect"
+
+
 async def _until(condition: Any, attempts: int = 500) -> None:
     """Wait for something that happens in another task (bounded; not a timing check)."""
     for _ in range(attempts):
