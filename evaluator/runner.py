@@ -213,6 +213,8 @@ def run_evaluation(
                 close_session(session, loop)
             finally:
                 final = record.finish(interrupted=interrupted)
+                if interrupted:  # the workflow span ends; a partial run publishes no figures
+                    genai.finish(None)
     metrics.record_run(config.domain, session.agent_name, final.summary, run_id)
     genai.finish(final.summary)
     return final

@@ -120,6 +120,34 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(
     assert json.loads(path.read_text())["status"] == "complete"
 
 
+def test_an_interrupted_run_still_ends_its_llm_observability_run(
+    oracle: RunningAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its workflow span is finished (and sent) without run-level figures: they would
+    cover only the trials that finished."""
+    from evaluator.genai.run import GenAIRun
+
+    ended: list[object] = []
+    original = GenAIRun.finish
+
+    def finish(self: GenAIRun, summary: Any) -> None:
+        ended.append(summary)
+        original(self, summary)
+
+    monkeypatch.setattr(GenAIRun, "finish", finish)
+
+    def interrupt(trial: TrialResult) -> None:
+        raise KeyboardInterrupt
+
+    config = EvalConfig(domain="mock", agent_endpoint=oracle.url, num_tasks=2, max_concurrency=1)
+    with pytest.raises(KeyboardInterrupt):
+        run(config, on_trial=interrupt)
+    assert ended == [None]
+    run(config)
+    assert len(ended) == 2
+    assert ended[1] is not None  # a complete run hands over its summary
+
+
 def test_resume_refuses_another_configuration(oracle: RunningAgent, tmp_path: Path) -> None:
     config = EvalConfig(domain="mock", agent_endpoint=oracle.url, num_tasks=1)
     previous = run(config, results_path=tmp_path / "r.json")
