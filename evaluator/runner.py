@@ -585,7 +585,12 @@ def trial_runner(
     )
     tracer = telemetry.tracer_provider.get_tracer(TRACER_NAME)
     surface = adapter.domain_surface(config.domain)
-    return _TrialRunner(config, session, loop, tracer, surface, user, adapter.run_trial, run_id)
+    # The worker's LLM calls and verdicts as GenAI spans and events, as in run_evaluation
+    # (LLM Observability through ddtrace stays with the driver's process).
+    genai = GenAIRun.start(telemetry, run_id=run_id, domain=config.domain, agent=session.agent_name)
+    return _TrialRunner(
+        config, session, loop, tracer, surface, user, adapter.run_trial, run_id, genai
+    )
 
 
 def trial_result(

@@ -68,6 +68,39 @@ def test_units_share_one_session_run_under_their_context_and_are_flushed_at_once
     assert isinstance(first, Unit)
 
 
+# litellm 1.106's response types trip a pydantic warning the first time they are built
+@pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier")
+def test_a_workers_llm_calls_and_verdicts_are_genai_telemetry(
+    oracle: RunningAgent, tmp_path: Path
+) -> None:
+    """As in a local run: the user simulator's litellm calls are chat spans under the
+    trial, and the trial carries its workflow name and evaluation events."""
+    config = EvalConfig(
+        domain="mock",
+        agent_endpoint=oracle.url,
+        user="llm",
+        user_llm="openai/gpt-4.1",
+        user_llm_args={"mock_response": "###STOP###", "api_key": "sk-not-real"},
+    )
+    (unit,) = plan_units(["create_task_1"], 1, config.seed)
+    worker = WorkerProcess()
+    try:
+        result = worker.run(WorkerJob(config, "run-3", "mock", tmp_path / "spans.jsonl"), unit, {})
+    finally:
+        worker.close()
+    (written,) = tmp_path.iterdir()
+    spans = otlp_spans(written)
+    (root,) = [s for s in spans if s["name"].startswith("tau2.task ")]
+    chats = [s for s in spans if s["name"] == "chat gpt-4.1"]
+    assert chats, sorted({s["name"] for s in spans})
+    assert all(c["traceId"] == root["traceId"] for c in chats)
+    assert chats[0]["attrs"]["tau2.llm.role"] == "user_simulator"
+    assert root["attrs"]["gen_ai.workflow.name"] == "tau2 mock"
+    evaluations = [e for e in root.get("events", []) if e["name"] == "gen_ai.evaluation.result"]
+    assert len(evaluations) >= 1
+    assert result.user_cost > 0
+
+
 def test_an_agent_gone_before_the_worker_connects_scores_the_trial_0_as_unreachable(
     tmp_path: Path,
 ) -> None:
