@@ -7,6 +7,7 @@ credentials (``api_key``, ``*token*``, ``*secret*``, ``*password*``) are masked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, Literal
 
 from evaluator.formats import MESSAGE_FORMAT_CHOICES, MessageFormat, message_format_named
 from evaluator.shards import check_shard
-from proxy.errors import SettingsError
+from proxy.errors import SettingsError, UsageError
 
 ProxyMode = Literal["in-process", "url", "none"]
 UserKind = Literal["scripted", "llm"]
@@ -176,3 +177,15 @@ def identity_differences(recorded: Mapping[str, Any], config: EvalConfig) -> lis
 def default_results_path(domain: str, agent: str, stamp: str, root: Path = Path("results")) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in agent) or "agent"
     return root / f"{domain}-{safe}-{stamp}.json"
+
+
+def json_object_option(text: str, option: str) -> dict[str, Any]:
+    """An option's JSON object (litellm arguments). The value is never echoed: it may
+    hold an API key."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option}: not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option}: must be a JSON object")
+    return value

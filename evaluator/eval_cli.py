@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -237,16 +236,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     llmobs_cli.add_option(out)
 
 
-def _user_llm_args(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--user-llm-args: not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise UsageError("--user-llm-args: must be a JSON object")
-    return value
-
-
 def domain_name(spec: str) -> str:
     """A domain folder's path (``./my_domain``) becomes the name it is registered under."""
     from evaluator.domains.folder import looks_like_path
@@ -259,7 +248,7 @@ def domain_name(spec: str) -> str:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    from evaluator.config import EvalConfig, ProxyMode
+    from evaluator.config import EvalConfig, ProxyMode, json_object_option
 
     if args.user == "llm" and not args.user_llm:
         raise UsageError("--user llm needs --user-llm MODEL (a litellm model string)")
@@ -284,7 +273,7 @@ def build_config(args: argparse.Namespace) -> Any:
         agent_name=args.agent_name,
         user=args.user,
         user_llm=args.user_llm,
-        user_llm_args=_user_llm_args(args.user_llm_args),
+        user_llm_args=json_object_option(args.user_llm_args, "--user-llm-args"),
         proxy_mode=mode,
         proxy_url=args.proxy_url,
         task_set=args.task_set_name,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from evaluator.config import json_object_option
 from evaluator.datadog.llmobs import cli as llmobs_cli
 from proxy.errors import UsageError
 
@@ -110,16 +110,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     llmobs_cli.add_option(parser)
 
 
-def parse_llm_args(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--llm-args {raw!r}: not JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(value, dict):
-        raise UsageError(f"--llm-args {raw!r}: must be a JSON object")
-    return value
-
-
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     from evaluator.agents.server import AgentSettings
     from evaluator.agents.tau2_tasks import default_task_sets
@@ -134,7 +124,7 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
         seed=args.seed,
         name=args.name,
         model=args.model,
-        llm_args=parse_llm_args(args.llm_args),
+        llm_args=json_object_option(args.llm_args, "--llm-args"),
         max_contexts=args.max_contexts,
         task_sets=tuple(args.task_sets or default_task_sets()),
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from evaluator.config import json_object_option
 from proxy.errors import UsageError
 
 HELP = "serve the evaluator as an A2A green agent (AgentBeats-compatible)"
@@ -122,16 +122,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-file", type=Path, metavar="PATH", help="also write spans here")
 
 
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{option}: not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{option}: must be a JSON object")
-    return value
-
-
 def build_settings(args: argparse.Namespace) -> Any:
     from evaluator.formats import MESSAGE_FORMAT_CHOICES
     from evaluator.green.evaluations import EvaluationSettings
@@ -153,14 +143,14 @@ def build_settings(args: argparse.Namespace) -> Any:
             agent_timeout_s=args.agent_a2a_timeout,
             default_message_format=args.message_format,
             user_llm=args.user_llm,
-            user_llm_args=_json_object(args.user_llm_args, "--user-llm-args"),
+            user_llm_args=json_object_option(args.user_llm_args, "--user-llm-args"),
         ),
         host=args.host,
         port=args.port,
         public_url=args.public_url,
         auth_token=args.auth_token or os.environ.get(ENV_AUTH_TOKEN) or None,
         llm=args.llm,
-        llm_args=_json_object(args.llm_args, "--llm-args"),
+        llm_args=json_object_option(args.llm_args, "--llm-args"),
     )
     settings.validate()
     return settings

@@ -65,3 +65,15 @@ def test_agent_names_become_route_names() -> None:
     assert route_name("tau2observe-oracle") == "tau2observe-oracle"
     assert route_name("***") == "agent"
     assert len(route_name("x" * 100)) == 63
+
+
+def test_a_bad_json_option_is_named_and_its_value_never_echoed() -> None:
+    from evaluator.config import json_object_option
+    from proxy.errors import UsageError
+
+    with pytest.raises(UsageError, match="--llm-args: not JSON") as caught:
+        json_object_option('{"api_key": "sk-SECRET-1"', "--llm-args")
+    assert "sk-SECRET-1" not in str(caught.value)
+    with pytest.raises(UsageError, match="--user-llm-args: must be a JSON object"):
+        json_object_option('["sk-SECRET-2"]', "--user-llm-args")
+    assert json_object_option('{"temperature": 0}', "--llm-args") == {"temperature": 0}

@@ -28,7 +28,7 @@ def test_help_explains_the_kinds(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "problem"),
     [
         (["agent", "llm"], "model=None: the llm agent needs a litellm model name"),
-        (["agent", "llm", "--model", "m", "--llm-args", "[1"], "--llm-args '[1': not JSON"),
+        (["agent", "llm", "--model", "m", "--llm-args", "[1"], "--llm-args: not JSON"),
         (["agent", "llm", "--model", "m", "--llm-args", "[1]"], "must be a JSON object"),
         (["agent", "noop", "--model", "m"], "only the llm agent uses a model"),
         (["agent", "noop", "--public-url", "example.com"], "public_url='example.com'"),
