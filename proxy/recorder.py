@@ -126,6 +126,8 @@ class Recorder:
         self._settings = settings
         self._spans = spans
         self._metrics = metrics
+        # Whether anything uses what a response says; else the server does not read it.
+        self.reads_responses = spans or metrics or settings.access_log
         self.redactor = Redactor.with_names(settings.redact_names)
         self._tracer = tracer_provider.get_tracer("tau2observe.proxy", __version__)
         meter = meter_provider.get_meter("tau2observe.proxy", __version__)
@@ -142,11 +144,6 @@ class Recorder:
         self._pending: deque[Turn] = deque()
         self._drain_scheduled = False
         self.dropped = 0  # finished exchanges not recorded because the queue was full
-
-    @property
-    def reads_responses(self) -> bool:
-        """Whether anything uses what a response says: spans, metrics or the access log."""
-        return self._spans or self._metrics or self._settings.access_log
 
     # --- lifecycle of one exchange ---------------------------------------------
     def begin(self, ex: Exchange, headers: Mapping[str, str]) -> Turn:
@@ -211,6 +208,17 @@ class Recorder:
     def stream_event(self, turn: Turn, view: ResultView, seq: int, chars: int, at_ns: int) -> None:
         ex = turn.exchange
         kind = "unparsed" if view.parse_error else (view.kind or "other")
+        if self._metrics:
+            self._events.add(
+                1,
+                {
+                    sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
+                    sc.A2A_METHOD_NAME: ex.method_name,
+                    sc.STREAM_EVENT_KIND: kind,
+                },
+            )
+        if not self._spans:
+            return
         attrs: dict[str, Any] = {
             sc.STREAM_EVENT_SEQ: seq,
             sc.STREAM_EVENT_KIND: kind,
@@ -224,17 +232,6 @@ class Recorder:
             attrs["a2a.stream.event.final"] = view.final
         if view.error_code is not None:
             attrs[sc.ERROR_TYPE] = str(view.error_code)
-        if self._metrics:
-            self._events.add(
-                1,
-                {
-                    sc.GEN_AI_AGENT_NAME: ex.arrival.route.name,
-                    sc.A2A_METHOD_NAME: ex.method_name,
-                    sc.STREAM_EVENT_KIND: kind,
-                },
-            )
-        if not self._spans:
-            return
         if turn.events_added < self._settings.stream_events_head:
             turn.client.add_event(sc.STREAM_EVENT, attrs, timestamp=at_ns)
             turn.events_added += 1
