@@ -142,7 +142,10 @@ async def test_without_span_consumers_the_trace_context_passes_unchanged(
                 mirrored = await with_context.json()
                 without = await http.get(proxy.base_url + "/mirror")
                 mirrored_bare = await without.json()
-            await asyncio.sleep(0.05)  # the access log is written after the request
+            # the access log is written after the request
+            await _until(
+                lambda: any("SendMessage -> 200" in r.getMessage() for r in caplog.records)
+            )
     finally:
         await proxy.stop()
         telemetry.shutdown()
