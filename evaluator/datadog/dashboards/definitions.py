@@ -51,6 +51,19 @@ class Definition:
         return str(self.body.get("title" if self.kind == "dashboard" else "name", ""))
 
 
+def read_json_object(path: Path, problems: list[str], expected: str) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None with the problem appended (the file named)."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        problems.append(f"{path}: not valid JSON: {exc}")
+        return None
+    if not isinstance(body, dict):
+        problems.append(f"{path}: expected {expected}")
+        return None
+    return body
+
+
 def load_definitions(root: Path) -> list[Definition]:
     """Every definition under ``root``, dashboards first (sorted by key), then monitors."""
     if not root.is_dir():
@@ -63,13 +76,8 @@ def load_definitions(root: Path) -> list[Definition]:
             if not _KEY.match(key):
                 problems.append(f"{path}: file name must be a key of a-z, 0-9 and '-'")
                 continue
-            try:
-                body = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                problems.append(f"{path}: not valid JSON: {exc}")
-                continue
-            if not isinstance(body, dict):
-                problems.append(f"{path}: expected a JSON object")
+            body = read_json_object(path, problems, "a JSON object")
+            if body is None:
                 continue
             found.append(Definition(kind=kind, key=key, path=path, body=body))
     if problems:

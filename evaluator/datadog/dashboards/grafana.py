@@ -24,13 +24,13 @@ updates; gauges written at the end of a run are therefore read with ``last_over_
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evaluator.datadog.dashboards.catalogue import Catalogue, MetricSpec
+from evaluator.datadog.dashboards.definitions import read_json_object
 
 GRAFANA_FOLDER = "grafana"
 _UNITS = {
@@ -140,13 +140,8 @@ def grafana_problems(root: Path, catalogue: Catalogue) -> list[str]:
     series = exposed_series(catalogue)
     problems: list[str] = []
     for path in sorted((root / GRAFANA_FOLDER).glob("*.json")):
-        try:
-            board = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            problems.append(f"{path}: not valid JSON: {exc}")
-            continue
-        if not isinstance(board, dict):
-            problems.append(f"{path}: expected a Grafana dashboard object")
+        board = read_json_object(path, problems, "a Grafana dashboard object")
+        if board is None:
             continue
         variables = {
             v.get("name")
